@@ -1,0 +1,1 @@
+"""villagebot runtime: wiring, configuration, message flow and channels (no feature logic)."""

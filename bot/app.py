@@ -1,0 +1,131 @@
+"""The application factory: builds every part from the settings and owns their lifetimes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.channels.base import Channel, ChannelDeps
+from bot.channels.sim import SimChannel
+from bot.channels.wechat import WeChatChannel
+from bot.clock import Clock, SystemClock
+from bot.config import Settings, SimChannelSettings, WeChatChannelSettings
+from bot.dispatcher import Dispatcher
+from bot.i18n import Translations
+from bot.media import MediaStore
+from bot.metrics import Metrics
+from bot.store import Keys, KeyValue, MemoryStore, RedisStore
+from bot.tasks import TaskSet
+from handlers import build_router
+from storage.db import create_engine, session_factory
+from storage.repos import UnitOfWork, unit_of_work
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    uow: UnitOfWork
+    kv: KeyValue
+    metrics: Metrics
+    dispatcher: Dispatcher
+    tasks: TaskSet
+    media: MediaStore
+    channels: dict[str, Channel]
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def build_kv(settings: Settings, clock: Clock) -> KeyValue:
+    keys = Keys(settings.redis.prefix)
+    if settings.redis.url:
+        return RedisStore(settings.redis.url, keys)
+    return MemoryStore(clock, keys)
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    engine = create_engine(settings.database.url)
+    uow = unit_of_work(session_factory(engine))
+    kv = build_kv(settings, clock)
+    metrics = Metrics()
+    tasks = TaskSet()
+    dispatcher = Dispatcher(
+        build_router(), uow, kv, clock, settings.bot, Translations(settings.bot.locale), metrics
+    )
+    media = MediaStore(settings.media.dir)
+    deps = ChannelDeps(dispatcher=dispatcher, tasks=tasks, clock=clock, metrics=metrics)
+    channels: dict[str, Channel] = {}
+    for cfg in settings.channels:
+        if isinstance(cfg, WeChatChannelSettings):
+            channels[cfg.name] = WeChatChannel(cfg, deps, settings.bot.reply_deadline_seconds)
+        elif isinstance(cfg, SimChannelSettings):
+            channels[cfg.name] = SimChannel(cfg.name, deps, uow, media)
+    return Services(settings, clock, engine, uow, kv, metrics, dispatcher, tasks, media, channels)
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    services = build_services(settings, clock)
+    app = web.Application(client_max_size=settings.server.max_body_bytes)
+    app[SERVICES] = services
+    app.cleanup_ctx.append(_lifetime)
+    app.router.add_route("GET", "/callback/{channel}", _callback)
+    app.router.add_route("POST", "/callback/{channel}", _callback)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    for channel in services.channels.values():
+        if isinstance(channel, SimChannel):
+            app.router.add_routes(channel.routes())
+    return app
+
+
+async def _lifetime(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    yield
+    # Let handlers still running finish their transactions before the pools close.
+    await services.tasks.drain()
+    await services.kv.close()
+    await services.engine.dispose()
+
+
+async def _callback(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    channel = services.channels.get(request.match_info["channel"])
+    if channel is None:
+        raise web.HTTPNotFound(text="no such channel")
+    return await channel.callback(request)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    failing = []
+    try:
+        async with asyncio.timeout(2), services.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        log.exception("health check: database does not answer")
+        failing.append("database")
+    try:
+        await services.kv.ping()
+    except Exception:
+        log.exception("health check: key-value store does not answer")
+        failing.append("redis" if services.settings.redis.url else "store")
+    if failing:
+        return web.json_response({"status": "unavailable", "failing": failing}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[SERVICES].metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

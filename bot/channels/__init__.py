@@ -1,0 +1,1 @@
+"""Channel adapters: platform callbacks in, channel-neutral messages out (and back)."""

@@ -1,0 +1,64 @@
+"""What every channel shares: the callback protocol and delivery within a reply deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.dispatcher import Dispatcher
+from bot.message import InboundMessage, Reply
+from bot.metrics import Metrics
+from bot.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+
+class Channel(Protocol):
+    name: str
+
+    async def callback(self, request: web.Request) -> web.StreamResponse:
+        """Answer a platform's HTTP callback at /callback/{name}."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDeps:
+    """What a channel needs from the app."""
+
+    dispatcher: Dispatcher
+    tasks: TaskSet
+    clock: Clock
+    metrics: Metrics
+
+
+async def deliver(deps: ChannelDeps, msg: InboundMessage, deadline: float) -> tuple[Reply, ...]:
+    """Hand the message to the dispatcher and return its replies within `deadline` seconds.
+
+    The handling runs as an owned task, so a platform that hangs up, or a deadline that
+    passes, never cancels it half way: it finishes and logs its replies, which a retry of
+    the same message is then given.
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    task = deps.tasks.spawn(deps.dispatcher.feed(msg), name=f"feed {msg.channel}/{msg.msg_id}")
+    try:
+        outcome = await asyncio.wait_for(asyncio.shield(task), deadline)
+    except TimeoutError:
+        log.warning("message %s/%s missed the reply deadline", msg.channel, msg.msg_id)
+        return ()
+    if outcome.result != "duplicate":
+        return outcome.replies
+    remaining = max(0.0, deadline - (loop.time() - started))
+    return await deps.dispatcher.replies_of(msg.channel, msg.msg_id, remaining)
+
+
+def reject(deps: ChannelDeps, channel: str, status: int, reason: str) -> web.Response:
+    """A refused callback: an HTTP status, a log line and a count; nothing dispatched."""
+    log.warning("channel %s refused a callback (%d): %s", channel, status, reason)
+    deps.metrics.inbound.labels(channel, "unknown", "rejected").inc()
+    return web.Response(status=status, text=reason)

@@ -1,0 +1,243 @@
+"""The web chat simulator: pick a person and a chat, talk to the bot, watch every chat.
+
+It is a channel like the others (its messages go through the same dispatcher); its
+transport is the JSON API under /sim/api that the page at /sim and the tests use.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field, ValidationError
+
+from bot.channels.base import ChannelDeps, deliver
+from bot.media import MediaError, MediaStore
+from bot.message import InboundMessage, Kind, Location, MediaRef, Reply
+from storage.models import Person
+from storage.repos import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+PAGE = Path(__file__).with_name("sim_page.html")
+GUESTS = ("sim-guest-1", "sim-guest-2")  # unbound accounts, to try 绑定 with
+DEADLINE = 10.0
+
+
+def sim_external_id(person: Person) -> str:
+    return f"sim-{person.code}"
+
+
+class SimSend(BaseModel):
+    sender: str = Field(min_length=1, max_length=128)
+    chat: str = Field(min_length=1, max_length=128)  # a group's external id, or "dm"
+    text: str = Field("", max_length=4000)
+    mentioned: bool = False
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    seq: int
+    chat: str
+    direction: str  # "in" (to the bot) or "out" (from the bot)
+    sender: str
+    text: str
+    image: str
+    at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "chat": self.chat,
+            "direction": self.direction,
+            "sender": self.sender,
+            "text": self.text,
+            "image": self.image,
+            "at": self.at.isoformat(),
+        }
+
+
+class Transcript:
+    """Every chat's recent messages, in memory: the simulator is for one demo instance."""
+
+    def __init__(self, per_chat: int = 500) -> None:
+        self._seq = itertools.count(1)
+        self._chats: dict[str, deque[Entry]] = {}
+        self._per_chat = per_chat
+
+    def add(
+        self, chat: str, direction: str, sender: str, text: str, image: str, at: datetime
+    ) -> Entry:
+        entry = Entry(next(self._seq), chat, direction, sender, text, image, at)
+        self._chats.setdefault(chat, deque(maxlen=self._per_chat)).append(entry)
+        return entry
+
+    def after(self, seq: int, chat: str | None = None) -> list[Entry]:
+        chats = [self._chats.get(chat, deque())] if chat else list(self._chats.values())
+        return sorted((e for q in chats for e in q if e.seq > seq), key=lambda e: e.seq)
+
+
+class SimChannel:
+    def __init__(self, name: str, deps: ChannelDeps, uow: UnitOfWork, media: MediaStore) -> None:
+        self.name = name
+        self._deps = deps
+        self._uow = uow
+        self._media = media
+        self.transcript = Transcript()
+
+    async def callback(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPNotFound(text="the simulator speaks JSON under /sim/api")
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/sim", self.page),
+            web.get("/sim/api/people", self.people),
+            web.get("/sim/api/chats", self.chats),
+            web.post("/sim/api/messages", self.send),
+            web.post("/sim/api/photos", self.send_photo),
+            web.get("/sim/api/transcript", self.read_transcript),
+            web.get("/sim/media/{name}", self.media_file),
+        ]
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
+
+    async def people(self, request: web.Request) -> web.Response:
+        async with self._uow() as store:
+            rows = await store.people.all_with_roles()
+            names = {u.id: u.name for u in await store.org.all()}
+        people = [
+            {
+                "id": sim_external_id(p),
+                "code": p.code,
+                "name": p.name,
+                "roles": sorted({r.role.value for r in roles}),
+                "units": sorted({names.get(r.org_unit_id, "") for r in roles}),
+                "village": names.get(p.village_id, "") if p.village_id else "",
+                "is_elder": p.is_elder,
+            }
+            for p, roles in rows
+        ]
+        guests = [
+            {
+                "id": g,
+                "code": "",
+                "name": "",
+                "roles": ["guest"],
+                "units": [],
+                "village": "",
+                "is_elder": False,
+            }
+            for g in GUESTS
+        ]
+        return web.json_response(people + guests)
+
+    async def chats(self, request: web.Request) -> web.Response:
+        async with self._uow() as store:
+            groups = await store.chats.of_channel(self.name)
+            names = {u.id: (u.name, u.level.value) for u in await store.org.all()}
+        return web.json_response(
+            [
+                {
+                    "id": g.external_id,
+                    "name": g.name,
+                    "purpose": g.purpose.value,
+                    "unit": names.get(g.org_unit_id, ("", ""))[0],
+                    "level": names.get(g.org_unit_id, ("", ""))[1],
+                }
+                for g in groups
+            ]
+        )
+
+    async def send(self, request: web.Request) -> web.Response:
+        try:
+            req = SimSend.model_validate(await request.json())
+        except (ValueError, ValidationError) as exc:
+            raise web.HTTPBadRequest(text=f"bad request: {exc}") from exc
+        if not req.text.strip() and req.location is None:
+            raise web.HTTPBadRequest(text="send text or a location")
+        kind = Kind.LOCATION if req.location is not None else Kind.TEXT
+        return await self._dispatch(req, kind, text=req.text, location=req.location)
+
+    async def send_photo(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        upload = form.get("photo")
+        if not isinstance(upload, web.FileField):
+            raise web.HTTPBadRequest(text="a photo file is required (field 'photo')")
+        try:
+            req = SimSend(
+                sender=str(form.get("sender", "")),
+                chat=str(form.get("chat", "")),
+                mentioned=str(form.get("mentioned", "")).lower() in ("1", "true", "on"),
+            )
+            stored = await self._media.save_image(upload.file.read())
+        except ValidationError as exc:
+            raise web.HTTPBadRequest(text=f"bad request: {exc}") from exc
+        except MediaError as exc:
+            raise web.HTTPBadRequest(text=exc.key) from exc
+        media = MediaRef(media_id=stored.name, url=f"/sim/media/{stored.name}")
+        return await self._dispatch(req, Kind.IMAGE, media=media)
+
+    async def _dispatch(self, req: SimSend, kind: Kind, **content: Any) -> web.Response:
+        is_group = req.chat != "dm"
+        chat_id = req.chat if is_group else req.sender
+        now = self._deps.clock.now()
+        msg = InboundMessage(
+            channel=self.name,
+            msg_id=uuid.uuid4().hex,
+            chat_id=chat_id,
+            is_group=is_group,
+            sender_id=req.sender,
+            kind=kind,
+            mentioned=req.mentioned,
+            time=now,
+            **content,
+        )
+        image = msg.media.url if msg.media else ""
+        shown = msg.text or (msg.location.label if msg.location else "")
+        self.transcript.add(chat_id, "in", req.sender, shown, image, now)
+        replies = await deliver(self._deps, msg, DEADLINE)
+        for reply in replies:
+            self.record_out(chat_id, reply)
+        return web.json_response({"replies": [r.model_dump(mode="json") for r in replies]})
+
+    def record_out(self, chat_id: str, reply: Reply) -> None:
+        self.transcript.add(chat_id, "out", "bot", reply.text, reply.image, self._deps.clock.now())
+
+    async def read_transcript(self, request: web.Request) -> web.Response:
+        try:
+            after = int(request.query.get("after", "0"))
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text="after must be a number") from exc
+        entries = self.transcript.after(after, request.query.get("chat") or None)
+        return web.json_response([e.as_json() for e in entries])
+
+    async def media_file(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if "/" in name or name.startswith("."):
+            raise web.HTTPNotFound()
+        path = self._media.path(name)
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+
+
+async def enroll_registry(uow: UnitOfWork, channel: str, at: datetime) -> int:
+    """Bind every person of the registry to a simulator account (the demo), once."""
+    added = 0
+    async with uow() as store:
+        for person in await store.people.all():
+            if await store.identities.of_person(person.id, channel) is None:
+                await store.identities.bind(
+                    channel, sim_external_id(person), person.id, by="import", at=at
+                )
+                added += 1
+    return added

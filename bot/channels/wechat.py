@@ -1,0 +1,190 @@
+"""WeChat Official Account (公众号) server callback, through wechatpy.
+
+Signatures are checked here in constant time, with a freshness window, before anything is
+parsed or decrypted; XML is parsed with DTDs and entities refused; the passive reply goes
+back in the mode the request came in (plaintext or AES safe mode) within the deadline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from xml.etree.ElementTree import ParseError
+
+import defusedxml.ElementTree as SafeET
+from aiohttp import web
+from defusedxml import DefusedXmlException
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.replies import TextReply
+
+from bot.channels.base import ChannelDeps, deliver, reject
+from bot.config import WeChatChannelSettings
+from bot.message import InboundMessage, Kind, Location, MediaRef, Reply
+
+log = logging.getLogger(__name__)
+
+TIMESTAMP_WINDOW = 300  # seconds either side of our clock
+REPLY_MAX_BYTES = 2000  # WeChat cuts passive text replies at about 2048 bytes
+
+
+def signature(*parts: str) -> str:
+    """WeChat's signature: SHA-1 over the parts sorted and joined (token, timestamp, nonce…)."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def cdata_safe(text: str) -> str:
+    """wechatpy pastes text into CDATA unescaped: split any ']]>' across two sections."""
+    return text.replace("]]>", "]]]]><![CDATA[>")
+
+
+def clip(text: str, limit: int = REPLY_MAX_BYTES) -> str:
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode(errors="ignore") + "…"
+
+
+class WeChatChannel:
+    def __init__(
+        self, settings: WeChatChannelSettings, deps: ChannelDeps, deadline: float
+    ) -> None:
+        self.name = settings.name
+        self._settings = settings
+        self._deps = deps
+        self._deadline = deadline
+        self._crypto = (
+            WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id)
+            if settings.encoding_aes_key
+            else None
+        )
+
+    async def callback(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
+        problem = self._check_signature(query)
+        if problem:
+            return reject(self._deps, self.name, 403, problem)
+        if request.method == "GET":
+            echostr = query.get("echostr")
+            if echostr is None:
+                return reject(self._deps, self.name, 400, "echostr missing")
+            return web.Response(text=echostr)
+
+        body = await request.read()  # the app caps bodies at [server] max_body_bytes (413)
+        safe_mode = query.get("encrypt_type", "raw").lower() == "aes"
+        try:
+            xml = self._decrypt(body, query) if safe_mode else body.decode("utf-8")
+            parsed = self._parse(xml)
+        except ValueError as exc:
+            return reject(self._deps, self.name, 400, str(exc))
+        if parsed is None:  # a kind of message the bot does not take (video, link…)
+            return web.Response(text="success")
+        wmsg, msg = parsed
+        replies = await deliver(self._deps, msg, self._deadline)
+        return self._render(replies, wmsg, query, safe_mode)
+
+    def _check_signature(self, query: Any) -> str:
+        sig, timestamp, nonce = (query.get(k, "") for k in ("signature", "timestamp", "nonce"))
+        if not (sig and timestamp and nonce):
+            return "signature missing"
+        expected = signature(self._settings.token, timestamp, nonce)
+        if not hmac.compare_digest(expected, sig.lower()):
+            return "bad signature"
+        try:
+            skew = abs(self._deps.clock.now().timestamp() - int(timestamp))
+        except ValueError:
+            return "bad timestamp"
+        if skew > TIMESTAMP_WINDOW:
+            return "stale timestamp"
+        return ""
+
+    def _decrypt(self, body: bytes, query: Any) -> str:
+        if self._crypto is None:
+            log.error("channel %s got an AES message: set its encoding_aes_key", self.name)
+            raise ValueError("safe mode is not configured")
+        encrypted = _fields(body).get("Encrypt")
+        if not encrypted:
+            raise ValueError("Encrypt missing")
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        expected = signature(self._settings.token, timestamp, nonce, encrypted)
+        if not hmac.compare_digest(expected, query.get("msg_signature", "").lower()):
+            raise ValueError("bad msg_signature")
+        try:
+            plain: str = self._crypto.decrypt_message(
+                {"Encrypt": encrypted}, expected, timestamp, nonce
+            )
+        except Exception as exc:  # a wrong key surfaces as UnicodeDecodeError or struct.error
+            log.error("channel %s could not decrypt: check encoding_aes_key/app_id", self.name)
+            raise ValueError("cannot decrypt") from exc
+        return plain
+
+    def _parse(self, xml: str) -> tuple[Any, InboundMessage] | None:
+        _fields(xml.encode())  # refuses DTDs, entities and malformed XML before wechatpy reads it
+        try:
+            wmsg = parse_message(xml)
+        except Exception as exc:
+            raise ValueError("not a WeChat message") from exc
+        try:
+            msg = self._to_inbound(wmsg, xml)
+        except (TypeError, ValueError, ArithmeticError, OSError) as exc:
+            # A field missing (None) or out of range (a CreateTime past time_t): a 400, not a
+            # 500 that WeChat would retry and show the user as "unavailable".
+            raise ValueError(f"incomplete or invalid {wmsg.type} message: {exc}") from exc
+        return None if msg is None else (wmsg, msg)
+
+    def _to_inbound(self, wmsg: Any, xml: str) -> InboundMessage | None:
+        common: dict[str, Any] = {
+            "channel": self.name,
+            "chat_id": wmsg.source,
+            "sender_id": wmsg.source,
+            "time": datetime.fromtimestamp(int(wmsg.time), UTC),
+            "raw": {"xml": xml},
+        }
+        msg_id = str(wmsg.id) if wmsg.id else f"{wmsg.source}:{wmsg.time}"
+        common["msg_id"] = msg_id
+        match wmsg.type:
+            case "text":
+                return InboundMessage(kind=Kind.TEXT, text=wmsg.content or "", **common)
+            case "image":
+                media = MediaRef(media_id=wmsg.media_id or "", url=wmsg.image or "")
+                return InboundMessage(kind=Kind.IMAGE, media=media, **common)
+            case "voice":
+                text = wmsg.recognition or ""
+                media = MediaRef(media_id=wmsg.media_id or "")
+                return InboundMessage(kind=Kind.VOICE, text=text, media=media, **common)
+            case "location":
+                lat, lon = wmsg.location
+                place = Location(latitude=float(lat), longitude=float(lon), label=wmsg.label or "")
+                return InboundMessage(kind=Kind.LOCATION, location=place, **common)
+            case "event":
+                return InboundMessage(kind=Kind.EVENT, event=wmsg.event, **common)
+        log.info("channel %s ignores %s messages", self.name, wmsg.type)
+        return None
+
+    def _render(
+        self, replies: tuple[Reply, ...], wmsg: Any, query: Any, safe_mode: bool
+    ) -> web.Response:
+        texts = [r.text for r in replies if r.text]
+        if not texts:
+            return web.Response(text="success")  # WeChat's "nothing to say": no retry
+        content = cdata_safe(clip("\n\n".join(texts)))
+        xml = TextReply(message=wmsg, content=content).render()
+        if safe_mode and self._crypto is not None:
+            now = str(int(self._deps.clock.now().timestamp()))
+            xml = self._crypto.encrypt_message(xml, secrets.token_hex(8), now)
+        return web.Response(text=xml, content_type="application/xml")
+
+
+def _fields(body: bytes) -> dict[str, str]:
+    """The children of a flat <xml> document, parsed with DTDs and entities forbidden."""
+    try:
+        root = SafeET.fromstring(body, forbid_dtd=True)
+    except (ParseError, DefusedXmlException) as exc:
+        raise ValueError("malformed XML") from exc
+    if root.tag != "xml":
+        raise ValueError("malformed XML")
+    return {child.tag: child.text or "" for child in root}

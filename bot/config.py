@@ -1,0 +1,190 @@
+"""Settings: one TOML file, every key overridable by VILLAGEBOT_<SECTION>__<KEY>."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "VILLAGEBOT_"
+ChannelName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite+aiosqlite:///./villagebot.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, url: str) -> str:
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return url
+
+
+class RedisSettings(Section):
+    url: str = ""
+    prefix: str = Field("vb", pattern=r"^[A-Za-z0-9_:-]+$")
+
+    @field_validator("url")
+    @classmethod
+    def _redis_scheme(cls, url: str) -> str:
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be empty or start with redis://, rediss:// or unix://")
+        return url
+
+
+class AdminSettings(Section):
+    token: str = ""
+
+
+class MediaSettings(Section):
+    dir: Path = Path("./media")
+
+
+class BotSettings(Section):
+    """Behaviour of the message flow."""
+
+    locale: Literal["zh_CN", "en"] = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+    dedup_ttl_seconds: int = Field(2 * 24 * 3600, ge=60)
+    state_ttl_seconds: int = Field(600, ge=10)
+    rate_limit_per_minute: int = Field(20, ge=1)
+    reply_deadline_seconds: float = Field(4.0, gt=0, le=4.8)
+    bind_max_failures: int = Field(3, ge=1)
+    bind_lock_seconds: int = Field(3600, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}") from exc
+        return name
+
+
+class WeChatChannelSettings(Section):
+    type: Literal["wechat"]
+    name: ChannelName
+    token: str = Field(min_length=3, max_length=32)
+    encoding_aes_key: str = ""
+    app_id: str = Field(min_length=1)
+    app_secret: str = ""
+    api_base: str = "https://api.weixin.qq.com"
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key_length(cls, key: str) -> str:
+        if key and len(key) != 43:
+            raise ValueError("must be empty (plaintext mode) or exactly 43 characters")
+        return key
+
+
+class SimChannelSettings(Section):
+    type: Literal["sim"]
+    name: ChannelName = "sim"
+
+
+ChannelSettings = Annotated[
+    WeChatChannelSettings | SimChannelSettings, Field(discriminator="type")
+]
+
+
+_DEFAULT_CHANNELS: tuple[ChannelSettings, ...] = (SimChannelSettings(type="sim"),)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    admin: AdminSettings = AdminSettings()
+    media: MediaSettings = MediaSettings()
+    bot: BotSettings = BotSettings()
+    channels: list[ChannelSettings] = Field(default_factory=lambda: list(_DEFAULT_CHANNELS))
+
+    @model_validator(mode="after")
+    def _unique_channel_names(self) -> Settings:
+        names = [c.name for c in self.channels]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"channel name {name!r} is used more than once")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then the environment, then the TOML file.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the operator."""
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the TOML file (when given) and the environment; raise ConfigError on any fault."""
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+    class FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    try:
+        return FromFile()
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc)) from exc
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per bad key, naming it as the TOML key and as its environment variable."""
+    lines = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        # a discriminated union adds the tag as a path element: channels.0.wechat.token
+        loc = [p for p in loc if p not in ("wechat", "sim")]
+        key = ".".join(loc) or "(top level)"
+        env = ENV_PREFIX + "__".join(p.upper() for p in loc) if loc else ""
+        hint = f" (environment: {env})" if env and loc[0] != "channels" else ""
+        lines.append(f"config key {key}: {err['msg']}{hint}")
+    return "\n".join(lines)

@@ -1,0 +1,79 @@
+"""What a handler receives: who is talking, where, in which state, and the tools to answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.clock import Clock
+from bot.config import BotSettings
+from bot.i18n import Translator
+from bot.message import Reply
+from bot.router import MenuEntry
+from bot.store import KeyValue
+from storage.models import GroupChat, Level, OrgUnit, Person, Role, RoleAssignment
+from storage.repos import Store
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A step of a multi-step conversation, kept in the key-value store with an expiry."""
+
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def dumps(self) -> str:
+        return json.dumps({"name": self.name, "data": self.data}, ensure_ascii=False)
+
+    @classmethod
+    def loads(cls, raw: str) -> State:
+        value = json.loads(raw)
+        return cls(name=str(value["name"]), data=dict(value.get("data") or {}))
+
+
+@dataclass(slots=True)
+class Conversation:
+    """State changes a handler asks for; applied only after its transaction commits."""
+
+    new_state: State | None = None
+    clear: bool = False
+
+    def set(self, name: str, **data: Any) -> None:
+        self.new_state, self.clear = State(name, data), False
+
+    def end(self) -> None:
+        self.new_state, self.clear = None, True
+
+
+class Menu(Protocol):
+    def menu_for(self, roles: Collection[Role]) -> list[MenuEntry]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    store: Store
+    kv: KeyValue
+    clock: Clock
+    settings: BotSettings
+    i18n: Translator
+    menu: Menu
+    person: Person | None
+    roles: frozenset[Role]
+    assignments: Sequence[RoleAssignment]
+    chat: GroupChat | None
+    unit: OrgUnit | None  # the org unit the group chat is bound to
+    state: State | None
+    conversation: Conversation
+    args: str = ""
+
+    @property
+    def tier(self) -> Level | None:
+        return self.unit.level if self.unit is not None else None
+
+    def t(self, key: str, **values: Any) -> str:
+        return self.i18n.t(key, **values)
+
+    def reply(self, key: str, **values: Any) -> Reply:
+        return Reply.of_text(self.t(key, **values))

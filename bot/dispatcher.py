@@ -1,0 +1,252 @@
+"""From an inbound message to the replies: dedup, rate limit, context, router, one transaction.
+
+The order is deliberate. Dedup comes first so a platform's retry never costs a database
+transaction or a rate-limit token; the rate limit comes before any database work so a flood
+is cheap; the handler and the inbound log row share one transaction, so a message is either
+handled and logged, or neither (and then its retry may be handled).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.clock import Clock
+from bot.config import BotSettings
+from bot.context import Context, Conversation, State
+from bot.i18n import Translations
+from bot.message import InboundMessage, Reply
+from bot.metrics import Metrics
+from bot.router import HandlerResult, Router
+from bot.store import KeyValue
+from storage.models import InboundResult, Role
+from storage.repos import Store, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Result = Literal["handled", "duplicate", "rejected", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    result: Result
+    replies: tuple[Reply, ...] = ()
+
+
+def _as_tuple(result: HandlerResult) -> tuple[Reply, ...]:
+    if result is None:
+        return ()
+    if isinstance(result, Reply):
+        return (result,)
+    return tuple(result)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        router: Router,
+        uow: UnitOfWork,
+        kv: KeyValue,
+        clock: Clock,
+        settings: BotSettings,
+        translations: Translations,
+        metrics: Metrics,
+    ) -> None:
+        self._router = router
+        self._uow = uow
+        self._kv = kv
+        self._clock = clock
+        self._settings = settings
+        self._translations = translations
+        self._metrics = metrics
+        self._in_flight: dict[tuple[str, str], asyncio.Future[Outcome]] = {}
+
+    async def feed(self, msg: InboundMessage) -> Outcome:
+        key = (msg.channel, msg.msg_id)
+        first = await self._kv.set_if_absent(
+            self._kv.keys.dedup(*key), "1", self._settings.dedup_ttl_seconds
+        )
+        if not first:
+            outcome = Outcome("duplicate")
+        else:
+            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+            self._in_flight[key] = future
+            try:
+                outcome = await self._first_delivery(msg)
+                future.set_result(outcome)
+            except BaseException:
+                future.cancel()  # only a cancellation gets here; waiters give up too
+                raise
+            finally:
+                del self._in_flight[key]
+        self._metrics.inbound.labels(msg.channel, msg.kind.value, outcome.result).inc()
+        return outcome
+
+    async def replies_of(self, channel: str, msg_id: str, wait: float) -> tuple[Reply, ...]:
+        """What an earlier delivery of this message answered, waiting up to `wait` seconds
+        for one still being handled (here, or on another instance)."""
+        future = self._in_flight.get((channel, msg_id))
+        if future is not None:
+            try:
+                return (await asyncio.wait_for(asyncio.shield(future), wait)).replies
+            except TimeoutError:
+                return ()
+            except asyncio.CancelledError:
+                if future.cancelled():
+                    return ()
+                raise
+        deadline = time.monotonic() + wait
+        while True:
+            async with self._uow() as store:
+                row = await store.inbound.get(channel, msg_id)
+            if row is not None:
+                return tuple(Reply.model_validate(r) for r in row.replies)
+            if time.monotonic() + 0.2 > deadline:
+                return ()
+            await asyncio.sleep(0.2)
+
+    async def _first_delivery(self, msg: InboundMessage) -> Outcome:
+        limited = await self._rate_limited(msg)
+        if limited is not None:
+            return limited
+        started = time.perf_counter()
+        handler_name = "none"
+        conversation = Conversation()
+        try:
+            async with self._uow() as store:
+                ctx = await self._context(msg, store, conversation)
+                match = self._router.resolve(msg, ctx)
+                replies: tuple[Reply, ...] = ()
+                if match is not None:
+                    handler_name = match.spec.name
+                    if match.permitted:
+                        result = await match.spec.func(msg, replace(ctx, args=match.args))
+                        replies = _as_tuple(result)
+                    else:
+                        replies = (self._refusal(ctx),)
+                addressed = match is not None or msg.addressed
+                outcome = InboundResult.HANDLED if addressed else InboundResult.IGNORED
+                self._log(store, msg, ctx, handler_name, outcome, replies)
+        except IntegrityError:
+            # Another instance logged this message first (its dedup key was lost): not ours.
+            log.info("message %s/%s already handled elsewhere", msg.channel, msg.msg_id)
+            return Outcome("duplicate", await self.replies_of(msg.channel, msg.msg_id, 0))
+        except Exception:
+            log.exception("handler %s failed on message %s/%s", handler_name, *_ids(msg))
+            return await self._failed(msg)
+        finally:
+            self._metrics.handler_seconds.labels(handler_name).observe(
+                time.perf_counter() - started
+            )
+        await self._apply(msg, conversation)
+        return Outcome("handled", replies)
+
+    async def _rate_limited(self, msg: InboundMessage) -> Outcome | None:
+        limit = self._settings.rate_limit_per_minute
+        window = int(self._clock.now().timestamp() // 60)
+        count = await self._kv.incr(self._kv.keys.rate(msg.channel, msg.sender_id, window), 120)
+        if count <= limit:
+            return None
+        log.warning("rate limit: %s/%s sent %d this minute", msg.channel, msg.sender_id, count)
+        replies: tuple[Reply, ...] = ()
+        if count == limit + 1:  # one polite warning, then silence until the minute is over
+            replies = (Reply.of_text(self._translations.for_locale(None).t("flood.warning")),)
+        async with self._uow() as store:
+            self._log(store, msg, None, "", InboundResult.RATE_LIMITED, replies)
+        return Outcome("rejected", replies)
+
+    async def _context(
+        self, msg: InboundMessage, store: Store, conversation: Conversation
+    ) -> Context:
+        person = await store.identities.person_for(msg.channel, msg.sender_id)
+        assignments = await store.people.roles(person.id) if person is not None else ()
+        roles = (
+            frozenset({Role.GUEST})
+            if person is None
+            else frozenset({Role.VILLAGER, *(a.role for a in assignments)})
+        )
+        chat = unit = None
+        if msg.is_group:
+            chat = await store.chats.by_external(msg.channel, msg.chat_id)
+            unit = await store.org.get(chat.org_unit_id) if chat is not None else None
+        raw_state = await self._kv.get(self._state_key(msg))
+        return Context(
+            store=store,
+            kv=self._kv,
+            clock=self._clock,
+            settings=self._settings,
+            i18n=self._translations.for_locale(person.locale if person else None),
+            menu=self._router,
+            person=person,
+            roles=roles,
+            assignments=tuple(assignments),
+            chat=chat,
+            unit=unit,
+            state=State.loads(raw_state) if raw_state else None,
+            conversation=conversation,
+        )
+
+    def _refusal(self, ctx: Context) -> Reply:
+        key = "refusal.bind_first" if Role.GUEST in ctx.roles else "refusal.not_permitted"
+        return ctx.reply(key)
+
+    async def _failed(self, msg: InboundMessage) -> Outcome:
+        """Nothing the handler wrote was kept. Log the message with an apology, so that a
+        retry gets the same apology rather than a second failure."""
+        apology = Reply.of_text(self._translations.for_locale(None).t("error.apology"))
+        try:
+            async with self._uow() as store:
+                self._log(store, msg, None, "", InboundResult.ERROR, (apology,))
+        except Exception:
+            # Not even the log could be written (database down): forget the dedup key so the
+            # platform's retry is handled afresh instead of being dropped.
+            log.exception("could not log failed message %s/%s", *_ids(msg))
+            await self._kv.delete(self._kv.keys.dedup(msg.channel, msg.msg_id))
+        return Outcome("error", (apology,))
+
+    def _log(
+        self,
+        store: Store,
+        msg: InboundMessage,
+        ctx: Context | None,
+        handler: str,
+        result: InboundResult,
+        replies: Sequence[Reply],
+    ) -> None:
+        store.inbound.record(
+            channel=msg.channel,
+            msg_id=msg.msg_id,
+            chat_id=msg.chat_id,
+            sender_id=msg.sender_id,
+            person_id=ctx.person.id if ctx and ctx.person else None,
+            kind=msg.kind.value,
+            text=msg.text,
+            handler=handler,
+            result=result,
+            replies=[r.model_dump(mode="json") for r in replies],
+            received_at=msg.time,
+            handled_at=self._clock.now(),
+        )
+
+    def _state_key(self, msg: InboundMessage) -> str:
+        return self._kv.keys.state(msg.channel, msg.chat_id, msg.sender_id)
+
+    async def _apply(self, msg: InboundMessage, conversation: Conversation) -> None:
+        if conversation.new_state is not None:
+            await self._kv.set(
+                self._state_key(msg),
+                conversation.new_state.dumps(),
+                self._settings.state_ttl_seconds,
+            )
+        elif conversation.clear:
+            await self._kv.delete(self._state_key(msg))
+
+
+def _ids(msg: InboundMessage) -> tuple[str, str]:
+    return msg.channel, msg.msg_id

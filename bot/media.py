@@ -1,0 +1,73 @@
+"""Photos on disk, content-addressed by SHA-256 and type-checked by their bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_BYTES = 10 * 1024 * 1024
+
+# (magic bytes at offset, offset, extension)
+_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, "jpg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "png"),
+)
+
+
+class MediaError(ValueError):
+    """A file we will not keep; the message key says why, for the user."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def image_type(data: bytes) -> str | None:
+    for magic, offset, ext in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic:
+            return ext
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
+        return "heic"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMedia:
+    sha256: str
+    ext: str
+    size: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.sha256}.{self.ext}"
+
+
+class MediaStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, name: str) -> Path:
+        return self.root / name[:2] / name
+
+    async def save_image(self, data: bytes) -> StoredMedia:
+        if len(data) > MAX_BYTES:
+            raise MediaError("media.too_large")
+        ext = image_type(data)
+        if ext is None:
+            raise MediaError("media.not_image")
+        stored = StoredMedia(hashlib.sha256(data).hexdigest(), ext, len(data))
+        target = self.path(stored.name)
+        if not target.exists():  # same bytes, same name: a second upload costs nothing
+            await asyncio.to_thread(_write_atomically, target, data)
+        return stored
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(target)

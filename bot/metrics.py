@@ -1,0 +1,23 @@
+"""Prometheus metrics, on a registry owned by the app (no process-wide globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.inbound = Counter(
+            "villagebot_inbound_messages",
+            "Inbound messages and events by channel, kind and what became of them.",
+            ["channel", "kind", "result"],
+            registry=self.registry,
+        )
+        self.handler_seconds = Histogram(
+            "villagebot_handler_seconds",
+            "Time spent in a handler, including its transaction.",
+            ["handler"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )

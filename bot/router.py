@@ -1,0 +1,181 @@
+"""Routers hold handlers with their filters; feature modules each own one, the app includes them.
+
+Filters are declared on the decorator. A command word, a message kind and a conversation
+state choose the handler; the roles say who may use it, and a person whose command matched
+but whose role does not gets the one shared refusal instead of silence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from bot.message import InboundMessage, Kind, Reply
+from storage.models import Role
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+HandlerResult = Reply | Sequence[Reply] | None
+Handler = Callable[[InboundMessage, "Context"], Awaitable[HandlerResult]]
+
+# What may separate a command word from its arguments, or lead it ("/帮助", "#绑定").
+_LEADING = re.compile(r"^[/#＃\s]+")
+_SEPARATORS = " \t\r\n:：,，、"
+
+
+class Filter(Protocol):
+    def __call__(self, msg: InboundMessage, ctx: Context) -> bool: ...
+
+
+class Command:
+    """Matches text that starts with one of the words; what follows is the handler's args."""
+
+    def __init__(self, *words: str) -> None:
+        if not words:
+            raise ValueError("Command needs at least one word")
+        self.words = tuple(sorted(words, key=len, reverse=True))
+
+    def args(self, text: str) -> str | None:
+        text = _LEADING.sub("", text)
+        for word in self.words:
+            if text.startswith(word):
+                return text[len(word) :].strip(_SEPARATORS)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class KindIs:
+    kinds: frozenset[Kind]
+
+    def __init__(self, *kinds: Kind) -> None:
+        object.__setattr__(self, "kinds", frozenset(kinds))
+
+    def __call__(self, msg: InboundMessage, ctx: Context) -> bool:
+        return msg.kind in self.kinds
+
+
+@dataclass(frozen=True, slots=True)
+class InState:
+    """Matches while the sender's conversation is in the named state."""
+
+    name: str
+
+    def __call__(self, msg: InboundMessage, ctx: Context) -> bool:
+        return ctx.state is not None and ctx.state.name == self.name
+
+
+@dataclass(frozen=True, slots=True)
+class EventIs:
+    events: frozenset[str]
+
+    def __init__(self, *events: str) -> None:
+        object.__setattr__(self, "events", frozenset(e.lower() for e in events))
+
+    def __call__(self, msg: InboundMessage, ctx: Context) -> bool:
+        return msg.kind is Kind.EVENT and msg.event.lower() in self.events
+
+
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    """A line of the help menu: shown to the roles that may use the command."""
+
+    key: str
+    roles: frozenset[Role] | None
+    order: int
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerSpec:
+    name: str
+    func: Handler
+    command: Command | None
+    filters: tuple[Filter, ...]
+    roles: frozenset[Role] | None  # None: anyone, guests included
+    menu: MenuEntry | None
+
+    def allows(self, roles: Collection[Role]) -> bool:
+        return self.roles is None or not self.roles.isdisjoint(roles)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    spec: HandlerSpec
+    args: str
+    permitted: bool
+
+
+@dataclass
+class Router:
+    name: str
+    _handlers: list[HandlerSpec] = field(default_factory=list)
+    _children: list[Router] = field(default_factory=list)
+
+    def message(
+        self,
+        *filters: Filter | Command,
+        roles: Collection[Role] | None = None,
+        menu: str | None = None,
+        menu_order: int = 100,
+    ) -> Callable[[Handler], Handler]:
+        """Register a handler. `menu` is the catalog key of its line in the help menu."""
+        commands = [f for f in filters if isinstance(f, Command)]
+        if len(commands) > 1:
+            raise ValueError("a handler takes at most one Command filter")
+        others = tuple(f for f in filters if not isinstance(f, Command))
+        role_set = frozenset(roles) if roles is not None else None
+
+        def register(func: Handler) -> Handler:
+            self._handlers.append(
+                HandlerSpec(
+                    name=f"{self.name}.{func.__name__}",
+                    func=func,
+                    command=commands[0] if commands else None,
+                    filters=others,
+                    roles=role_set,
+                    menu=MenuEntry(menu, role_set, menu_order) if menu else None,
+                )
+            )
+            return func
+
+        return register
+
+    def include_router(self, router: Router) -> None:
+        if router is self or router in self._children:
+            raise ValueError(f"router {router.name} is already included")
+        self._children.append(router)
+
+    def handlers(self) -> Iterator[HandlerSpec]:
+        """Every handler, in priority order: own handlers first, then included routers'."""
+        yield from self._handlers
+        for child in self._children:
+            yield from child.handlers()
+
+    def resolve(self, msg: InboundMessage, ctx: Context) -> Match | None:
+        """The first handler whose filters pass; a group message not addressed to the bot
+        only reaches handlers with a command word."""
+        refused: Match | None = None
+        for spec in self.handlers():
+            args = ""
+            if spec.command is not None:
+                if msg.kind is not Kind.TEXT and msg.kind is not Kind.VOICE:
+                    continue
+                found = spec.command.args(msg.text)
+                if found is None:
+                    continue
+                args = found
+            elif not msg.addressed or refused is not None:
+                # a command word that was refused is not then taken for free text
+                continue
+            if not all(f(msg, ctx) for f in spec.filters):
+                continue
+            if spec.allows(ctx.roles):
+                return Match(spec, args, permitted=True)
+            refused = refused or Match(spec, args, permitted=False)
+        return refused
+
+    def menu_for(self, roles: Collection[Role]) -> list[MenuEntry]:
+        entries = [s.menu for s in self.handlers() if s.menu is not None and s.allows(roles)]
+        return sorted(entries, key=lambda e: e.order)

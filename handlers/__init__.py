@@ -1,0 +1,15 @@
+"""Feature handlers, one module (and one Router) per feature."""
+
+from __future__ import annotations
+
+from bot.router import Router
+from handlers import binding, fallback, help
+
+
+def build_router() -> Router:
+    """All features, in priority order: help first (it answers in any state), the
+    catch-all fallback last."""
+    root = Router(name="root")
+    for feature in (help.router, binding.router, fallback.router):
+        root.include_router(feature)
+    return root

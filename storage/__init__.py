@@ -1,0 +1,1 @@
+"""Persistence: typed ORM models, repositories (no commits) and migrations."""

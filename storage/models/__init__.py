@@ -1,0 +1,36 @@
+"""All ORM models; importing this package registers every table on Base.metadata."""
+
+from storage.models.base import Base
+from storage.models.inbound import InboundLog, InboundResult
+from storage.models.org import PARENT_LEVEL, ChatPurpose, GroupChat, Level, OrgUnit
+from storage.models.people import (
+    CADRE_ROLES,
+    ROLE_LEVEL,
+    ContactRelation,
+    ElderContact,
+    Household,
+    Identity,
+    Person,
+    Role,
+    RoleAssignment,
+)
+
+__all__ = [
+    "CADRE_ROLES",
+    "PARENT_LEVEL",
+    "ROLE_LEVEL",
+    "Base",
+    "ChatPurpose",
+    "ContactRelation",
+    "ElderContact",
+    "GroupChat",
+    "Household",
+    "Identity",
+    "InboundLog",
+    "InboundResult",
+    "Level",
+    "OrgUnit",
+    "Person",
+    "Role",
+    "RoleAssignment",
+]

@@ -1,0 +1,35 @@
+"""Repositories on one session. One Store is one transaction; only the unit of work commits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repos.inbound import InboundRepo
+from storage.repos.registry import ChatRepo, IdentityRepo, OrgRepo, PeopleRepo
+
+
+class Store:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.org = OrgRepo(session)
+        self.people = PeopleRepo(session)
+        self.identities = IdentityRepo(session)
+        self.chats = ChatRepo(session)
+        self.inbound = InboundRepo(session)
+
+
+UnitOfWork = Callable[[], AbstractAsyncContextManager[Store]]
+
+
+def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> UnitOfWork:
+    """A factory of transactions: commit when the block ends cleanly, roll back otherwise."""
+
+    @asynccontextmanager
+    async def uow() -> AsyncIterator[Store]:
+        async with sessions() as session, session.begin():
+            yield Store(session)
+
+    return uow

@@ -1,0 +1,107 @@
+"""Questions about the registry: org units, people, their chat identities and roles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import GroupChat, Identity, OrgUnit, Person, RoleAssignment
+
+
+class OrgRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def get(self, unit_id: int) -> OrgUnit | None:
+        return await self._s.get(OrgUnit, unit_id)
+
+    async def all(self) -> Sequence[OrgUnit]:
+        return (await self._s.scalars(select(OrgUnit).order_by(OrgUnit.id))).all()
+
+    async def lineage(self, unit_id: int) -> list[OrgUnit]:
+        """The unit and its ancestors, nearest first (grid, village, township, county)."""
+        chain: list[OrgUnit] = []
+        next_id: int | None = unit_id
+        while next_id is not None and len(chain) < 8:
+            unit = await self._s.get(OrgUnit, next_id)
+            if unit is None:
+                break
+            chain.append(unit)
+            next_id = unit.parent_id
+        return chain
+
+
+class PeopleRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def get(self, person_id: int) -> Person | None:
+        return await self._s.get(Person, person_id)
+
+    async def all(self) -> Sequence[Person]:
+        return (await self._s.scalars(select(Person).order_by(Person.id))).all()
+
+    async def roles(self, person_id: int) -> Sequence[RoleAssignment]:
+        rows = await self._s.scalars(
+            select(RoleAssignment).where(RoleAssignment.person_id == person_id)
+        )
+        return rows.all()
+
+    async def matching(self, name: str, phone_last4: str) -> Sequence[Person]:
+        rows = await self._s.scalars(
+            select(Person).where(Person.name == name, Person.phone_last4 == phone_last4)
+        )
+        return rows.all()
+
+    async def all_with_roles(self) -> list[tuple[Person, list[RoleAssignment]]]:
+        people = (await self._s.scalars(select(Person).order_by(Person.id))).all()
+        roles = (await self._s.scalars(select(RoleAssignment))).all()
+        by_person: dict[int, list[RoleAssignment]] = {}
+        for role in roles:
+            by_person.setdefault(role.person_id, []).append(role)
+        return [(p, by_person.get(p.id, [])) for p in people]
+
+
+class IdentityRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def person_for(self, channel: str, external_id: str) -> Person | None:
+        stmt = (
+            select(Person)
+            .join(Identity, Identity.person_id == Person.id)
+            .where(Identity.channel == channel, Identity.external_id == external_id)
+        )
+        return (await self._s.scalars(stmt)).first()
+
+    async def of_person(self, person_id: int, channel: str) -> Identity | None:
+        stmt = select(Identity).where(Identity.person_id == person_id, Identity.channel == channel)
+        return (await self._s.scalars(stmt)).first()
+
+    async def bind(
+        self, channel: str, external_id: str, person_id: int, *, by: str, at: datetime
+    ) -> Identity:
+        identity = Identity(
+            channel=channel, external_id=external_id, person_id=person_id, bound_by=by, bound_at=at
+        )
+        self._s.add(identity)
+        await self._s.flush()
+        return identity
+
+
+class ChatRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def by_external(self, channel: str, external_id: str) -> GroupChat | None:
+        stmt = select(GroupChat).where(
+            GroupChat.channel == channel, GroupChat.external_id == external_id
+        )
+        return (await self._s.scalars(stmt)).first()
+
+    async def of_channel(self, channel: str) -> Sequence[GroupChat]:
+        stmt = select(GroupChat).where(GroupChat.channel == channel).order_by(GroupChat.id)
+        return (await self._s.scalars(stmt)).all()
