@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from bot.metrics import Metrics
 from bot.store import Keys, KeyValue, MemoryStore, RedisStore
 from bot.tasks import TaskSet
 from handlers import build_router
-from storage.db import create_engine, session_factory
+from storage.db import WalCheckpointer, create_engine, session_factory
 from storage.repos import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -92,9 +93,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
+    checkpointer = WalCheckpointer(services.settings.database.url)
+    checkpointer.start()
+    # What startup loaded (SQLAlchemy's, wechatpy's and our own modules and tables) lives as
+    # long as the process: keep it out of the cyclic collector's full scans, which otherwise
+    # pause every message in flight for tens of milliseconds.
+    gc.freeze()
     yield
+    await checkpointer.stop()
     # Let handlers still running finish their transactions before the pools close.
     await services.tasks.drain()
+    await services.dispatcher.log_writer.close()
     await services.kv.close()
     await services.engine.dispose()
 

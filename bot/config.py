@@ -78,6 +78,9 @@ class BotSettings(Section):
     reply_deadline_seconds: float = Field(4.0, gt=0, le=4.8)
     bind_max_failures: int = Field(3, ge=1)
     bind_lock_seconds: int = Field(3600, ge=1)
+    # How long a sender's person/roles and a group's org unit are cached; a registry import
+    # reaches running instances within this time (a binding takes effect at once).
+    directory_ttl_seconds: int = Field(60, ge=0)
 
     @field_validator("timezone")
     @classmethod

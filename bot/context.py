@@ -9,11 +9,12 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.config import BotSettings
+from bot.directory import AssignmentInfo, ChatInfo, PersonInfo, UnitInfo
 from bot.i18n import Translator
 from bot.message import Reply
 from bot.router import MenuEntry
 from bot.store import KeyValue
-from storage.models import GroupChat, Level, OrgUnit, Person, Role, RoleAssignment
+from storage.models import Level, Role
 from storage.repos import Store
 
 
@@ -39,6 +40,7 @@ class Conversation:
 
     new_state: State | None = None
     clear: bool = False
+    sender_changed: bool = False  # the sender's binding or roles changed: drop cached lookups
 
     def set(self, name: str, **data: Any) -> None:
         self.new_state, self.clear = State(name, data), False
@@ -59,11 +61,11 @@ class Context:
     settings: BotSettings
     i18n: Translator
     menu: Menu
-    person: Person | None
+    person: PersonInfo | None
     roles: frozenset[Role]
-    assignments: Sequence[RoleAssignment]
-    chat: GroupChat | None
-    unit: OrgUnit | None  # the org unit the group chat is bound to
+    assignments: Sequence[AssignmentInfo]
+    chat: ChatInfo | None
+    unit: UnitInfo | None  # the org unit the group chat is bound to
     state: State | None
     conversation: Conversation
     args: str = ""

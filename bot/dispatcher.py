@@ -2,8 +2,10 @@
 
 The order is deliberate. Dedup comes first so a platform's retry never costs a database
 transaction or a rate-limit token; the rate limit comes before any database work so a flood
-is cheap; the handler and the inbound log row share one transaction, so a message is either
-handled and logged, or neither (and then its retry may be handled).
+is cheap. A handler that uses the database shares its transaction with the inbound log row,
+so a message is either handled and logged, or neither (and then its retry may be handled).
+A handler that does not (help, a refusal, most questions) has its log row group-committed
+with others; either way the reply leaves only after the row is committed.
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ from sqlalchemy.exc import IntegrityError
 from bot.clock import Clock
 from bot.config import BotSettings
 from bot.context import Context, Conversation, State
+from bot.directory import Directory
 from bot.i18n import Translations
 from bot.message import InboundMessage, Reply
 from bot.metrics import Metrics
 from bot.router import HandlerResult, Router
 from bot.store import KeyValue
+from storage.logwriter import InboundLogWriter
 from storage.models import InboundResult, Role
 from storage.repos import Store, UnitOfWork
+from storage.repos.inbound import LogRow, log_row
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +70,8 @@ class Dispatcher:
         self._settings = settings
         self._translations = translations
         self._metrics = metrics
+        self.directory = Directory(uow, kv, settings.directory_ttl_seconds)
+        self.log_writer = InboundLogWriter(uow)
         self._in_flight: dict[tuple[str, str], asyncio.Future[Outcome]] = {}
 
     async def feed(self, msg: InboundMessage) -> Outcome:
@@ -132,11 +139,14 @@ class Dispatcher:
                         replies = (self._refusal(ctx),)
                 addressed = match is not None or msg.addressed
                 outcome = InboundResult.HANDLED if addressed else InboundResult.IGNORED
-                self._log(store, msg, ctx, handler_name, outcome, replies)
+                row = self._row(msg, ctx, handler_name, outcome, replies)
+                logged_inline = store.touched
+                if logged_inline:
+                    store.inbound.add(row)
+            if not logged_inline and not await self.log_writer.write(row):
+                return await self._logged_elsewhere(msg)
         except IntegrityError:
-            # Another instance logged this message first (its dedup key was lost): not ours.
-            log.info("message %s/%s already handled elsewhere", msg.channel, msg.msg_id)
-            return Outcome("duplicate", await self.replies_of(msg.channel, msg.msg_id, 0))
+            return await self._logged_elsewhere(msg)
         except Exception:
             log.exception("handler %s failed on message %s/%s", handler_name, *_ids(msg))
             return await self._failed(msg)
@@ -146,6 +156,11 @@ class Dispatcher:
             )
         await self._apply(msg, conversation)
         return Outcome("handled", replies)
+
+    async def _logged_elsewhere(self, msg: InboundMessage) -> Outcome:
+        # Another instance logged this message first (its dedup key was lost): not ours.
+        log.info("message %s/%s already handled elsewhere", *_ids(msg))
+        return Outcome("duplicate", await self.replies_of(msg.channel, msg.msg_id, 0))
 
     async def _rate_limited(self, msg: InboundMessage) -> Outcome | None:
         limit = self._settings.rate_limit_per_minute
@@ -157,24 +172,27 @@ class Dispatcher:
         replies: tuple[Reply, ...] = ()
         if count == limit + 1:  # one polite warning, then silence until the minute is over
             replies = (Reply.of_text(self._translations.for_locale(None).t("flood.warning")),)
-        async with self._uow() as store:
-            self._log(store, msg, None, "", InboundResult.RATE_LIMITED, replies)
+        try:
+            await self.log_writer.write(
+                self._row(msg, None, "", InboundResult.RATE_LIMITED, replies)
+            )
+        except Exception:  # the flood is refused all the same; the writer logged why
+            log.warning("rate-limited message %s/%s not logged", *_ids(msg))
         return Outcome("rejected", replies)
 
     async def _context(
         self, msg: InboundMessage, store: Store, conversation: Conversation
     ) -> Context:
-        person = await store.identities.person_for(msg.channel, msg.sender_id)
-        assignments = await store.people.roles(person.id) if person is not None else ()
+        """Who, where and in which state, from the directory and the key-value store: no
+        database work here, so a handler that needs none costs no transaction."""
+        sender = await self.directory.sender(msg.channel, msg.sender_id)
+        person = sender.person
         roles = (
             frozenset({Role.GUEST})
             if person is None
-            else frozenset({Role.VILLAGER, *(a.role for a in assignments)})
+            else frozenset({Role.VILLAGER, *(a.role for a in sender.assignments)})
         )
-        chat = unit = None
-        if msg.is_group:
-            chat = await store.chats.by_external(msg.channel, msg.chat_id)
-            unit = await store.org.get(chat.org_unit_id) if chat is not None else None
+        chat = await self.directory.chat(msg.channel, msg.chat_id) if msg.is_group else None
         raw_state = await self._kv.get(self._state_key(msg))
         return Context(
             store=store,
@@ -185,9 +203,9 @@ class Dispatcher:
             menu=self._router,
             person=person,
             roles=roles,
-            assignments=tuple(assignments),
+            assignments=sender.assignments,
             chat=chat,
-            unit=unit,
+            unit=chat.unit if chat is not None else None,
             state=State.loads(raw_state) if raw_state else None,
             conversation=conversation,
         )
@@ -201,8 +219,7 @@ class Dispatcher:
         retry gets the same apology rather than a second failure."""
         apology = Reply.of_text(self._translations.for_locale(None).t("error.apology"))
         try:
-            async with self._uow() as store:
-                self._log(store, msg, None, "", InboundResult.ERROR, (apology,))
+            await self.log_writer.write(self._row(msg, None, "", InboundResult.ERROR, (apology,)))
         except Exception:
             # Not even the log could be written (database down): forget the dedup key so the
             # platform's retry is handled afresh instead of being dropped.
@@ -210,16 +227,15 @@ class Dispatcher:
             await self._kv.delete(self._kv.keys.dedup(msg.channel, msg.msg_id))
         return Outcome("error", (apology,))
 
-    def _log(
+    def _row(
         self,
-        store: Store,
         msg: InboundMessage,
         ctx: Context | None,
         handler: str,
         result: InboundResult,
         replies: Sequence[Reply],
-    ) -> None:
-        store.inbound.record(
+    ) -> LogRow:
+        return log_row(
             channel=msg.channel,
             msg_id=msg.msg_id,
             chat_id=msg.chat_id,
@@ -238,6 +254,8 @@ class Dispatcher:
         return self._kv.keys.state(msg.channel, msg.chat_id, msg.sender_id)
 
     async def _apply(self, msg: InboundMessage, conversation: Conversation) -> None:
+        if conversation.sender_changed:
+            await self.directory.forget_sender(msg.channel, msg.sender_id)
         if conversation.new_state is not None:
             await self._kv.set(
                 self._state_key(msg),

@@ -31,6 +31,12 @@ class Keys:
     def rate(self, channel: str, user_id: str, window: int) -> str:
         return f"{self.prefix}:rate:{channel}:{user_id}:{window}"
 
+    def sender(self, channel: str, user_id: str) -> str:
+        return f"{self.prefix}:sender:{channel}:{user_id}"
+
+    def chat(self, channel: str, chat_id: str) -> str:
+        return f"{self.prefix}:chat:{channel}:{chat_id}"
+
     def bind_failures(self, channel: str, user_id: str) -> str:
         return f"{self.prefix}:bindfail:{channel}:{user_id}"
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from bot.context import Context
+from bot.directory import PersonInfo
 from bot.message import InboundMessage, Reply
 from bot.router import Command, InState, Router
-from storage.models import Level, Person, Role
+from storage.models import Level, Role
 
 router = Router(name="binding")
 
@@ -72,6 +73,7 @@ async def _try_bind(msg: InboundMessage, ctx: Context, text: str) -> Reply:
     )
     await ctx.kv.delete(ctx.kv.keys.bind_failures(msg.channel, msg.sender_id))
     ctx.conversation.end()
+    ctx.conversation.sender_changed = True
     return ctx.reply("bind.ok", name=person.name)
 
 
@@ -113,7 +115,7 @@ async def profile(msg: InboundMessage, ctx: Context) -> Reply:
     return Reply.of_text("\n".join(lines))
 
 
-async def _place(ctx: Context, person: Person) -> str:
+async def _place(ctx: Context, person: PersonInfo) -> str:
     """Township · village · grid, from the most specific unit the person belongs to."""
     unit_id = person.grid_id or person.village_id
     if unit_id is None:

@@ -20,9 +20,10 @@ from bot.metrics import Metrics
 from bot.router import Command, InState, Router
 from bot.store import Keys, KeyValue, MemoryStore
 from handlers import build_router
+from storage.db import create_engine, session_factory
 from storage.importer import import_registry, read_registry
-from storage.models import Identity, InboundLog, InboundResult, Role
-from storage.repos import UnitOfWork
+from storage.models import Identity, InboundLog, InboundResult, OrgUnit, Role, RoleAssignment
+from storage.repos import UnitOfWork, unit_of_work
 from tests.factories import message
 
 ZH = Translations().for_locale("zh_CN")
@@ -227,3 +228,82 @@ async def test_role_filter_refuses_with_one_clear_message(
     assert refused.replies == (Reply.of_text(ZH.t("refusal.not_permitted")),)
     allowed = await dispatcher.feed(message("干部功能", sender="secretary"))
     assert allowed.replies == (Reply.of_text("干部好"),)
+
+
+async def test_lost_dedup_key_with_a_read_only_handler_logs_once(
+    make_dispatcher: Factory, uow: UnitOfWork, clock: FixedClock
+) -> None:
+    """The group-committed log refuses a second handling too, and says which one lost."""
+    router, _ = recording_router()
+    first = make_dispatcher(router, MemoryStore(clock, Keys("a")))
+    second = make_dispatcher(router, MemoryStore(clock, Keys("b")))
+    msg = message("数数", msg_id="read-only-twice", sender="x3")
+    outcomes = await asyncio.gather(first.feed(msg), second.feed(msg))
+    assert sorted(o.result for o in outcomes) == ["duplicate", "handled"]
+    assert await rows(uow, InboundLog) == 1
+
+
+async def test_many_messages_at_once_are_each_answered_and_logged(
+    make_dispatcher: Factory, uow: UnitOfWork
+) -> None:
+    router, _ = recording_router()
+    dispatcher = make_dispatcher(router)
+    msgs = [message("帮助", sender=f"crowd{i}", msg_id=f"crowd{i}") for i in range(60)]
+    outcomes = await asyncio.gather(*(dispatcher.feed(m) for m in msgs))
+    assert all(o.result == "handled" for o in outcomes)
+    assert all(o.replies and ZH.t("menu.bind") in o.replies[0].text for o in outcomes)
+    assert await rows(uow, InboundLog) == 60
+    async with uow() as store:
+        logged = await store.inbound.get("sim", "crowd59")
+    assert logged is not None
+    assert logged.handler == "help.show_menu"
+    assert logged.result is InboundResult.HANDLED
+
+
+async def test_database_down_apologises_and_lets_the_retry_through(
+    make_dispatcher: Factory, kv: KeyValue, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Nothing lost: when not even the log can be written, the platform's retry is handled
+    afresh instead of being taken for a duplicate."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/bot.db")
+    router, _ = recording_router()
+    down = Dispatcher(
+        router,
+        unit_of_work(session_factory(engine)),
+        kv,
+        clock,
+        BotSettings(),
+        Translations(),
+        Metrics(),
+    )
+    msg = message("帮助", msg_id="while-down", sender="patient")
+    try:
+        outcome = await down.feed(msg)
+    finally:
+        await engine.dispose()
+    assert outcome.result == "error"
+    assert outcome.replies == (Reply.of_text(ZH.t("error.apology")),)
+    retried = await make_dispatcher(router).feed(msg)  # the database is back
+    assert retried.result == "handled"
+    assert ZH.t("menu.bind") in retried.replies[0].text
+
+
+async def test_registry_changes_reach_the_bot_within_the_directory_ttl(
+    make_dispatcher: Factory, uow: UnitOfWork, registry: None, clock: FixedClock
+) -> None:
+    router, _ = recording_router()
+    dispatcher = make_dispatcher(router, MemoryStore(clock), directory_ttl_seconds=60)
+    async with uow() as store:
+        villager = (await store.people.matching("王秀英", "1111"))[0]
+        await store.identities.bind("sim", "wxy", villager.id, by="import", at=clock.now())
+    before = await dispatcher.feed(message("干部功能", sender="wxy"))
+    assert before.replies == (Reply.of_text(ZH.t("refusal.not_permitted")),)
+    async with uow() as store:  # an import makes her village secretary
+        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
+        assert village is not None
+        store.session.add(
+            RoleAssignment(person_id=villager.id, org_unit_id=village, role=Role.VILLAGE_SECRETARY)
+        )
+    clock.advance(61)
+    after = await dispatcher.feed(message("干部功能", sender="wxy"))
+    assert after.replies == (Reply.of_text("干部好"),)

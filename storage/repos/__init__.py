@@ -12,6 +12,9 @@ from storage.repos.registry import ChatRepo, IdentityRepo, OrgRepo, PeopleRepo
 
 
 class Store:
+    """Repositories sharing one session. The session touches the database only when a
+    repository is used, so a handler that needs nothing from it costs no transaction."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.org = OrgRepo(session)
@@ -19,6 +22,12 @@ class Store:
         self.identities = IdentityRepo(session)
         self.chats = ChatRepo(session)
         self.inbound = InboundRepo(session)
+
+    @property
+    def touched(self) -> bool:
+        """Whether anything was read or written through this store."""
+        s = self.session
+        return s.in_transaction() or bool(s.new or s.dirty or s.deleted)
 
 
 UnitOfWork = Callable[[], AbstractAsyncContextManager[Store]]
@@ -29,7 +38,8 @@ def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> UnitOfWork:
 
     @asynccontextmanager
     async def uow() -> AsyncIterator[Store]:
-        async with sessions() as session, session.begin():
+        async with sessions() as session:  # begins on first use; closing rolls back
             yield Store(session)
+            await session.commit()
 
     return uow

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import GroupChat, Identity, OrgUnit, Person, RoleAssignment
@@ -76,6 +77,24 @@ class IdentityRepo:
             .where(Identity.channel == channel, Identity.external_id == external_id)
         )
         return (await self._s.scalars(stmt)).first()
+
+    async def person_with_roles(self, channel: str, external_id: str) -> Sequence[Row[Any]]:
+        """The bound person's columns with each of their role assignments, in one query
+        (one row with null roles for a person without any; no rows for an unbound id)."""
+        stmt = (
+            select(
+                *(c for c in Person.__table__.c),
+                RoleAssignment.role,
+                RoleAssignment.org_unit_id,
+                RoleAssignment.categories,
+            )
+            .select_from(Identity)
+            .join(Person, Identity.person_id == Person.id)
+            .outerjoin(RoleAssignment, RoleAssignment.person_id == Person.id)
+            .where(Identity.channel == channel, Identity.external_id == external_id)
+            .order_by(RoleAssignment.id)
+        )
+        return (await self._s.execute(stmt)).all()
 
     async def of_person(self, person_id: int, channel: str) -> Identity | None:
         stmt = select(Identity).where(Identity.person_id == person_id, Identity.channel == channel)
