@@ -51,6 +51,12 @@ async def test_page_and_registry_lists(client: Client, services: Services, regis
     by_id = {p["id"]: p for p in people}
     assert by_id["sim-P2"]["roles"] == ["village_secretary"]
     assert by_id["sim-P4"]["is_elder"] is True
+    # family living elsewhere (no village, no role) are left for the demo's binding
+    assert by_id["sim-P2"]["bound"] is True
+    assert by_id["sim-P5"]["bound"] is False
+    assert await say(client, "sim-P5", "绑定 孙小明 5555") == [ZH.t("bind.ok", name="孙小明")]
+    people = await (await client.get("/sim/api/people")).json()
+    assert {p["id"]: p for p in people}["sim-P5"]["bound"] is True
     assert "sim-guest-1" in by_id
     chats = await (await client.get("/sim/api/chats")).json()
     assert {c["name"] for c in chats} == {"柳树村村民群", "柳树村两委群", "河口镇干部群"}

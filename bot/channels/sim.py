@@ -114,6 +114,7 @@ class SimChannel:
         async with self._uow() as store:
             rows = await store.people.all_with_roles()
             names = {u.id: u.name for u in await store.org.all()}
+            bound = await store.identities.external_ids(self.name)
         people = [
             {
                 "id": sim_external_id(p),
@@ -123,6 +124,7 @@ class SimChannel:
                 "units": sorted({names.get(r.org_unit_id, "") for r in roles}),
                 "village": names.get(p.village_id, "") if p.village_id else "",
                 "is_elder": p.is_elder,
+                "bound": sim_external_id(p) in bound,
             }
             for p, roles in rows
         ]
@@ -135,6 +137,7 @@ class SimChannel:
                 "units": [],
                 "village": "",
                 "is_elder": False,
+                "bound": False,
             }
             for g in GUESTS
         ]
@@ -231,10 +234,14 @@ class SimChannel:
 
 
 async def enroll_registry(uow: UnitOfWork, channel: str, at: datetime) -> int:
-    """Bind every person of the registry to a simulator account (the demo), once."""
+    """Give every person of the registry who lives in a village or holds a role a simulator
+    account, once. Family members living elsewhere are left unbound, so that the demo shows
+    binding: pick one of them (or a guest) and send 绑定 with their name."""
     added = 0
     async with uow() as store:
-        for person in await store.people.all():
+        for person, roles in await store.people.all_with_roles():
+            if person.village_id is None and not roles:
+                continue
             if await store.identities.of_person(person.id, channel) is None:
                 await store.identities.bind(
                     channel, sim_external_id(person), person.id, by="import", at=at

@@ -96,6 +96,13 @@ class IdentityRepo:
         )
         return (await self._s.execute(stmt)).all()
 
+    async def external_ids(self, channel: str) -> set[str]:
+        """Every account of the channel that is bound to someone."""
+        rows = await self._s.scalars(
+            select(Identity.external_id).where(Identity.channel == channel)
+        )
+        return set(rows.all())
+
     async def of_person(self, person_id: int, channel: str) -> Identity | None:
         stmt = select(Identity).where(Identity.person_id == person_id, Identity.channel == channel)
         return (await self._s.scalars(stmt)).first()
