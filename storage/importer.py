@@ -186,7 +186,8 @@ def _walk(
 
 def _check_references(reg: RegistryIn, lines: dict[Path_, int]) -> Iterator[str]:
     def at(path: Path_, name: str, msg: str) -> str:
-        return f"{_line(lines, path)}: {'.'.join(map(str, (*path, name)))}: {msg}"
+        field = (*path, name) if name else path  # the field's own line when it has one
+        return f"{_line(lines, field)}: {'.'.join(map(str, field))}: {msg}"
 
     units: dict[str, UnitIn] = {}
     parent_of: dict[str, str | None] = {}
