@@ -173,6 +173,19 @@ def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
     return process.returncode, out
 
 
+async def serve_until_healthy(cfg: Path, port: int) -> str:
+    """init-db, serve, wait for a healthy /healthz, stop cleanly; what the server printed."""
+    assert await asyncio.to_thread(main, ["init-db", "--config", str(cfg)]) == 0
+    process = serve(cfg)
+    try:
+        status, body = await asyncio.to_thread(health, port)
+    finally:
+        code, out = stop(process)
+    assert (status, body) == (200, '{"status": "ok"}')
+    assert code == 0, out
+    return out
+
+
 def test_serve_refuses_an_outdated_schema(tmp_path: Path) -> None:
     process = serve(config(tmp_path, port=free_port()))
     try:
@@ -187,14 +200,7 @@ def test_serve_refuses_an_outdated_schema(tmp_path: Path) -> None:
 async def test_serve_serves_on_sqlite(tmp_path: Path) -> None:
     port = free_port()
     cfg = config(tmp_path, port=port)
-    assert await asyncio.to_thread(main, ["init-db", "--config", str(cfg)]) == 0
-    process = serve(cfg)
-    try:
-        status, body = await asyncio.to_thread(health, port)
-    finally:
-        code, out = stop(process)
-    assert (status, body) == (200, '{"status": "ok"}')
-    assert code == 0, out
+    out = await serve_until_healthy(cfg, port)
     assert f"listening on http://127.0.0.1:{port}" in out
 
 
@@ -205,11 +211,4 @@ async def test_serve_serves_on_postgresql_and_redis(tmp_path: Path) -> None:
     port = free_port()
     async with fresh_pg_database() as db:
         cfg = config(tmp_path, db_url=db, redis_url=REDIS_URL, port=port)
-        assert await asyncio.to_thread(main, ["init-db", "--config", str(cfg)]) == 0
-        process = serve(cfg)
-        try:
-            status, body = await asyncio.to_thread(health, port)
-        finally:
-            code, out = stop(process)
-    assert (status, body) == (200, '{"status": "ok"}')
-    assert code == 0, out
+        await serve_until_healthy(cfg, port)
