@@ -22,6 +22,7 @@ from bot.dispatcher import Dispatcher
 from bot.i18n import Translations
 from bot.media import MediaStore
 from bot.metrics import Metrics
+from bot.outbox import OutboxWorker, Sender
 from bot.store import Keys, KeyValue, MemoryStore, RedisStore
 from bot.tasks import TaskSet
 from handlers import build_router
@@ -43,6 +44,7 @@ class Services:
     tasks: TaskSet
     media: MediaStore
     channels: dict[str, Channel]
+    outbox: OutboxWorker
 
 
 SERVICES = web.AppKey("services", Services)
@@ -62,18 +64,23 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     kv = build_kv(settings, clock)
     metrics = Metrics()
     tasks = TaskSet()
-    dispatcher = Dispatcher(
-        build_router(), uow, kv, clock, settings.bot, Translations(settings.bot.locale), metrics
-    )
+    translations = Translations(settings.bot.locale)
+    dispatcher = Dispatcher(build_router(), uow, kv, clock, settings.bot, translations, metrics)
     media = MediaStore(settings.media.dir)
     deps = ChannelDeps(dispatcher=dispatcher, tasks=tasks, clock=clock, metrics=metrics)
     channels: dict[str, Channel] = {}
+    senders: dict[str, Sender] = {}
     for cfg in settings.channels:
         if isinstance(cfg, WeChatChannelSettings):
             channels[cfg.name] = WeChatChannel(cfg, deps, settings.bot.reply_deadline_seconds)
         elif isinstance(cfg, SimChannelSettings):
-            channels[cfg.name] = SimChannel(cfg.name, deps, uow, media)
-    return Services(settings, clock, engine, uow, kv, metrics, dispatcher, tasks, media, channels)
+            sim = SimChannel(cfg.name, deps, uow, media)
+            channels[cfg.name] = senders[cfg.name] = sim
+    outbox = OutboxWorker(uow, kv, clock, senders, settings.outbox, translations, metrics)
+    dispatcher.on_push = outbox.wake
+    return Services(
+        settings, clock, engine, uow, kv, metrics, dispatcher, tasks, media, channels, outbox
+    )
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -99,7 +106,10 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     # long as the process: keep it out of the cyclic collector's full scans, which otherwise
     # pause every message in flight for tens of milliseconds.
     gc.freeze()
+    if services.settings.outbox.enabled:
+        services.outbox.start()
     yield
+    await services.outbox.stop()
     await checkpointer.stop()
     # Let handlers still running finish their transactions before the pools close.
     await services.tasks.drain()

@@ -67,6 +67,21 @@ class MediaSettings(Section):
     dir: Path = Path("./media")
 
 
+class OutboxSettings(Section):
+    """The worker that sends every push: how much at once, how often to retry."""
+
+    enabled: bool = True  # run a worker in this instance (any number may run)
+    batch: int = Field(200, ge=1, le=5000)  # rows claimed per pass
+    concurrency: int = Field(32, ge=1, le=512)  # sends in flight at once
+    lease_seconds: float = Field(120, ge=5)  # a claim a crashed worker leaves runs out then
+    poll_seconds: float = Field(1.0, gt=0, le=60)
+    send_timeout_seconds: float = Field(10, gt=0, le=60)
+    max_attempts: int = Field(8, ge=1)  # then the row is a dead letter
+    backoff_seconds: float = Field(5, gt=0)  # first retry; doubles each time, with jitter
+    backoff_cap_seconds: float = Field(3600, gt=0)
+    merge_after: int = Field(60, ge=2)  # a throttled target's backlog past this is merged
+
+
 class BotSettings(Section):
     """Behaviour of the message flow."""
 
@@ -132,6 +147,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     admin: AdminSettings = AdminSettings()
     media: MediaSettings = MediaSettings()
+    outbox: OutboxSettings = OutboxSettings()
     bot: BotSettings = BotSettings()
     channels: list[ChannelSettings] = Field(default_factory=lambda: list(_DEFAULT_CHANNELS))
 

@@ -11,7 +11,8 @@ from bot.clock import Clock
 from bot.config import BotSettings
 from bot.directory import AssignmentInfo, ChatInfo, PersonInfo, UnitInfo
 from bot.i18n import Translator
-from bot.message import Reply
+from bot.message import Push, Reply
+from bot.outbox import enqueue
 from bot.router import MenuEntry
 from bot.store import KeyValue
 from storage.models import Level, Role
@@ -41,6 +42,7 @@ class Conversation:
     new_state: State | None = None
     clear: bool = False
     sender_changed: bool = False  # the sender's binding or roles changed: drop cached lookups
+    pushed: bool = False  # pushes were queued: wake the outbox worker
 
     def set(self, name: str, **data: Any) -> None:
         self.new_state, self.clear = State(name, data), False
@@ -79,3 +81,8 @@ class Context:
 
     def reply(self, key: str, **values: Any) -> Reply:
         return Reply.of_text(self.t(key, **values))
+
+    def push(self, push: Push, purpose: str = "") -> None:
+        """Queue a push in this handler's transaction: it goes out only if that commits."""
+        enqueue(self.store, push, self.clock.now(), purpose)
+        self.conversation.pushed = True

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -72,6 +72,7 @@ class Dispatcher:
         self._metrics = metrics
         self.directory = Directory(uow, kv, settings.directory_ttl_seconds)
         self.log_writer = InboundLogWriter(uow)
+        self.on_push: Callable[[], None] = lambda: None  # the outbox worker's wake-up
         self._in_flight: dict[tuple[str, str], asyncio.Future[Outcome]] = {}
 
     async def feed(self, msg: InboundMessage) -> Outcome:
@@ -254,6 +255,8 @@ class Dispatcher:
         return self._kv.keys.state(msg.channel, msg.chat_id, msg.sender_id)
 
     async def _apply(self, msg: InboundMessage, conversation: Conversation) -> None:
+        if conversation.pushed:
+            self.on_push()
         if conversation.sender_changed:
             await self.directory.forget_sender(msg.channel, msg.sender_id)
         if conversation.new_state is not None:

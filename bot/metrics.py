@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -20,4 +20,26 @@ class Metrics:
             ["handler"],
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.outbox_pending = Gauge(
+            "villagebot_outbox_pending",
+            "Pushes waiting in the outbox.",
+            registry=self.registry,
+        )
+        self.outbox_oldest_seconds = Gauge(
+            "villagebot_outbox_oldest_pending_seconds",
+            "Age of the oldest push still waiting in the outbox.",
+            registry=self.registry,
+        )
+        self.outbox_sends = Counter(
+            "villagebot_outbox_sends",
+            "Send attempts by channel and result: sent, retry, throttled, dead, merged.",
+            ["channel", "result"],
+            registry=self.registry,
+        )
+        self.outbox_throttle_waits = Counter(
+            "villagebot_outbox_throttle_waits",
+            "Pushes held back by a target's rate limit.",
+            ["channel"],
+            registry=self.registry,
         )

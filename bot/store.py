@@ -37,6 +37,9 @@ class Keys:
     def chat(self, channel: str, chat_id: str) -> str:
         return f"{self.prefix}:chat:{channel}:{chat_id}"
 
+    def send_slot(self, channel: str, target: str) -> str:
+        return f"{self.prefix}:sendslot:{channel}:{target}"
+
     def bind_failures(self, channel: str, user_id: str) -> str:
         return f"{self.prefix}:bindfail:{channel}:{user_id}"
 

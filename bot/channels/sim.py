@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bot.channels.base import ChannelDeps, deliver
 from bot.media import MediaError, MediaStore
-from bot.message import InboundMessage, Kind, Location, MediaRef, Reply
+from bot.message import InboundMessage, Kind, Location, MediaRef, Push, Reply
 from storage.models import Person
 from storage.repos import UnitOfWork
 
@@ -101,8 +101,8 @@ class SimChannel:
             web.get("/sim", self.page),
             web.get("/sim/api/people", self.people),
             web.get("/sim/api/chats", self.chats),
-            web.post("/sim/api/messages", self.send),
-            web.post("/sim/api/photos", self.send_photo),
+            web.post("/sim/api/messages", self.post_message),
+            web.post("/sim/api/photos", self.post_photo),
             web.get("/sim/api/transcript", self.read_transcript),
             web.get("/sim/media/{name}", self.media_file),
         ]
@@ -160,7 +160,7 @@ class SimChannel:
             ]
         )
 
-    async def send(self, request: web.Request) -> web.Response:
+    async def post_message(self, request: web.Request) -> web.Response:
         try:
             req = SimSend.model_validate(await request.json())
         except (ValueError, ValidationError) as exc:
@@ -170,7 +170,7 @@ class SimChannel:
         kind = Kind.LOCATION if req.location is not None else Kind.TEXT
         return await self._dispatch(req, kind, text=req.text, location=req.location)
 
-    async def send_photo(self, request: web.Request) -> web.Response:
+    async def post_photo(self, request: web.Request) -> web.Response:
         form = await request.post()
         upload = form.get("photo")
         if not isinstance(upload, web.FileField):
@@ -211,6 +211,16 @@ class SimChannel:
         for reply in replies:
             self.record_out(chat_id, reply)
         return web.json_response({"replies": [r.model_dump(mode="json") for r in replies]})
+
+    def send_interval(self, push: Push) -> float:
+        return 0.0  # the simulator has no rate limit
+
+    async def send(self, push: Push) -> str:
+        """A push from the outbox shows up in the chat's transcript, as on a platform."""
+        entry = self.transcript.add(
+            push.chat_id, "out", "bot", push.reply.text, push.reply.image, self._deps.clock.now()
+        )
+        return f"seq {entry.seq}"
 
     def record_out(self, chat_id: str, reply: Reply) -> None:
         self.transcript.add(chat_id, "out", "bot", reply.text, reply.image, self._deps.clock.now())

@@ -3,6 +3,7 @@
 from storage.models.base import Base
 from storage.models.inbound import InboundLog, InboundResult
 from storage.models.org import PARENT_LEVEL, ChatPurpose, GroupChat, Level, OrgUnit
+from storage.models.outbox import OutboxMessage, OutboxStatus
 from storage.models.people import (
     CADRE_ROLES,
     ROLE_LEVEL,
@@ -30,6 +31,8 @@ __all__ = [
     "InboundResult",
     "Level",
     "OrgUnit",
+    "OutboxMessage",
+    "OutboxStatus",
     "Person",
     "Role",
     "RoleAssignment",

@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repos.inbound import InboundRepo
+from storage.repos.outbox import OutboxRepo
 from storage.repos.registry import ChatRepo, IdentityRepo, OrgRepo, PeopleRepo
 
 
@@ -22,6 +23,7 @@ class Store:
         self.identities = IdentityRepo(session)
         self.chats = ChatRepo(session)
         self.inbound = InboundRepo(session)
+        self.outbox = OutboxRepo(session)
 
     @property
     def touched(self) -> bool:

@@ -1,0 +1,283 @@
+"""Every push goes through here: written with the change that causes it, sent by a worker.
+
+`enqueue` adds a push to the caller's transaction, so a push exists exactly when the state
+change behind it was committed. The worker claims due rows (each the oldest of its target,
+so a target's messages stay in order), sends them through the channel's sender and records
+the platform's answer. A target's rate limit lives in the key-value store, shared by all
+instances; a throttled target waits without holding up the others.
+
+The one window for a duplicate: a worker that crashes after the platform accepted a push
+but before the acceptance was committed. Its claim runs out and the push is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from aiohttp import ClientError
+
+from bot.clock import Clock
+from bot.config import OutboxSettings
+from bot.i18n import Translations
+from bot.message import Push, Reply, ReplyKind
+from bot.metrics import Metrics
+from bot.store import KeyValue
+from storage.models import OutboxMessage
+from storage.repos import Store, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class SendError(Exception):
+    """The platform did not take a push.
+
+    `retry_after`: throttled; try again after that many seconds (not a failed attempt).
+    `permanent`: trying again cannot help (bad credentials, the group is gone)."""
+
+    def __init__(
+        self, reason: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Sender(Protocol):
+    name: str
+
+    def send_interval(self, push: Push) -> float:
+        """Seconds to leave between two sends to this push's target (0: no limit)."""
+        ...
+
+    async def send(self, push: Push) -> str:
+        """Send now; return the platform's answer, or raise SendError."""
+        ...
+
+
+def enqueue(store: Store, push: Push, at: datetime, purpose: str = "") -> OutboxMessage:
+    """Add a push to the store's transaction: it is sent only if that commits."""
+    return store.outbox.add(
+        channel=push.channel,
+        target=push.chat_id,
+        is_group=push.is_group,
+        reply=push.reply.model_dump(mode="json"),
+        at=at,
+        purpose=purpose,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A claimed row, detached from its session."""
+
+    id: int
+    push: Push
+    attempts: int
+
+    @classmethod
+    def of(cls, row: OutboxMessage) -> Claimed:
+        reply = Reply.model_validate(row.reply)
+        push = Push(channel=row.channel, chat_id=row.target, is_group=row.is_group, reply=reply)
+        return cls(row.id, push, row.attempts)
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        kv: KeyValue,
+        clock: Clock,
+        senders: Mapping[str, Sender],
+        settings: OutboxSettings,
+        translations: Translations,
+        metrics: Metrics,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._uow = uow
+        self._kv = kv
+        self._clock = clock
+        self._senders = senders
+        self._settings = settings
+        self._translations = translations
+        self._metrics = metrics
+        self._jitter = jitter
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # --- running ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        """Something was enqueued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                busy = await self.run_once()
+            except Exception:
+                log.exception("outbox pass failed; trying again shortly")
+                busy = 0
+            if busy:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._settings.poll_seconds)
+
+    async def run_once(self) -> int:
+        """One pass: claim what is due and send it. Returns how many rows it claimed."""
+        now = self._clock.now()
+        token = uuid.uuid4().hex
+        until = now + timedelta(seconds=self._settings.lease_seconds)
+        async with self._uow() as store:
+            rows = await store.outbox.claim(
+                now=now, until=until, token=token, limit=self._settings.batch
+            )
+            claimed = [Claimed.of(row) for row in rows]
+            pending, oldest = await store.outbox.depth()
+        self._metrics.outbox_pending.set(pending)
+        self._metrics.outbox_oldest_seconds.set(
+            (now - oldest).total_seconds() if oldest is not None else 0
+        )
+        gate = asyncio.Semaphore(self._settings.concurrency)
+
+        async def one(row: Claimed) -> None:
+            async with gate:
+                await self._deliver(row, token)
+
+        await asyncio.gather(*(one(row) for row in claimed))
+        return len(claimed)
+
+    # --- one row --------------------------------------------------------------------------
+
+    async def _deliver(self, row: Claimed, token: str) -> None:
+        channel = row.push.channel
+        sender = self._senders.get(channel)
+        if sender is None:
+            await self._dead(row, token, f"no channel named {channel!r} is configured")
+            return
+        interval = sender.send_interval(row.push)
+        if interval > 0:
+            slot = self._kv.keys.send_slot(channel, row.push.chat_id)
+            if not await self._kv.set_if_absent(slot, token, interval):
+                self._metrics.outbox_throttle_waits.labels(channel).inc()
+                await self._later(row, token, interval, "", row.attempts, hold=True)
+                return
+            row = await self._merge_backlog(row, token)
+        try:
+            answer = await asyncio.wait_for(
+                sender.send(row.push), self._settings.send_timeout_seconds
+            )
+        except SendError as exc:
+            if exc.retry_after is not None:
+                log.warning("outbox %d to %s throttled: %s", row.id, channel, exc)
+                self._metrics.outbox_sends.labels(channel, "throttled").inc()
+                await self._later(row, token, exc.retry_after, str(exc), row.attempts, hold=True)
+            elif exc.permanent:
+                await self._dead(row, token, str(exc))
+            else:
+                await self._failed(row, token, str(exc))
+        except (ClientError, TimeoutError, OSError) as exc:
+            await self._failed(row, token, f"{type(exc).__name__}: {exc}")
+        else:
+            async with self._uow() as store:
+                await store.outbox.sent(row.id, token, at=self._clock.now(), answer=answer)
+                if interval > 0:
+                    await self._hold(store, row, interval)
+            self._metrics.outbox_sends.labels(channel, "sent").inc()
+
+    async def _failed(self, row: Claimed, token: str, error: str) -> None:
+        attempts = row.attempts + 1
+        if attempts >= self._settings.max_attempts:
+            await self._dead(row, token, f"{error} (after {attempts} tries)", attempts)
+            return
+        log.info("outbox %d to %s failed (%s); try %d", row.id, row.push.channel, error, attempts)
+        self._metrics.outbox_sends.labels(row.push.channel, "retry").inc()
+        delay = min(
+            self._settings.backoff_cap_seconds,
+            self._settings.backoff_seconds * 2 ** (attempts - 1),
+        )
+        await self._later(row, token, delay * (0.5 + self._jitter() / 2), error, attempts)
+
+    async def _later(
+        self,
+        row: Claimed,
+        token: str,
+        seconds: float,
+        error: str,
+        attempts: int,
+        *,
+        hold: bool = False,
+    ) -> None:
+        """Try the row again in `seconds`; `hold` keeps its whole target waiting that long."""
+        async with self._uow() as store:
+            not_before = self._clock.now() + timedelta(seconds=seconds)
+            await store.outbox.later(
+                row.id, token, not_before=not_before, error=error, attempts=attempts
+            )
+            if hold:
+                await self._hold(store, row, seconds)
+
+    async def _hold(self, store: Store, row: Claimed, seconds: float) -> None:
+        until = self._clock.now() + timedelta(seconds=seconds)
+        await store.outbox.hold_target(row.push.channel, row.push.chat_id, until)
+
+    async def _dead(
+        self, row: Claimed, token: str, error: str, attempts: int | None = None
+    ) -> None:
+        log.error("outbox %d to %s/%s is a dead letter: %s", row.id, *_where(row), error)
+        self._metrics.outbox_sends.labels(row.push.channel, "dead").inc()
+        async with self._uow() as store:
+            await store.outbox.dead(
+                row.id, token, error=error, attempts=row.attempts if attempts is None else attempts
+            )
+
+    async def _merge_backlog(self, row: Claimed, token: str) -> Claimed:
+        """A rate-limited target whose queue holds more than a few minutes of sending gets
+        its waiting texts as one digest instead, in order."""
+        async with self._uow() as store:
+            queue = await store.outbox.queued_behind(row.push.channel, row.push.chat_id)
+            texts = [
+                r
+                for r in queue
+                if r.id != row.id and r.reply.get("kind") in (ReplyKind.TEXT, ReplyKind.MARKDOWN)
+            ]
+            if len(texts) + 1 < self._settings.merge_after:
+                return row
+            head = next(r for r in queue if r.id == row.id)
+            if head.claim_token != token:  # not ours any more (our claim ran out)
+                return row
+            parts = [Reply.model_validate(r.reply) for r in (head, *texts)]
+            title = self._translations.for_locale(None).t("outbox.digest", count=len(parts))
+            merged = Reply(
+                kind=ReplyKind.MARKDOWN,
+                text="\n\n---\n\n".join([f"**{title}**", *(p.text for p in parts)]),
+                mentions=tuple(dict.fromkeys(m for p in parts for m in p.mentions)),
+            )
+            head.reply = merged.model_dump(mode="json")
+            await store.outbox.merge(head.id, [r.id for r in texts])
+        self._metrics.outbox_sends.labels(row.push.channel, "merged").inc(len(texts))
+        log.info("outbox: merged %d waiting pushes to %s/%s", len(texts), *_where(row))
+        return Claimed(row.id, row.push.model_copy(update={"reply": merged}), row.attempts)
+
+
+def _where(row: Claimed) -> tuple[str, str]:
+    return row.push.channel, row.push.chat_id
