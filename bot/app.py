@@ -14,11 +14,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.base import Channel, ChannelDeps
+from bot.channels.dingtalk import DingTalkChannel
 from bot.channels.sim import SimChannel
 from bot.channels.wechat import WeChatChannel
 from bot.clock import Clock, SystemClock
-from bot.config import Settings, SimChannelSettings, WeChatChannelSettings
+from bot.config import (
+    DingTalkChannelSettings,
+    Settings,
+    SimChannelSettings,
+    WeChatChannelSettings,
+)
 from bot.dispatcher import Dispatcher
+from bot.http import Http
 from bot.i18n import Translations
 from bot.media import MediaStore
 from bot.metrics import Metrics
@@ -45,6 +52,7 @@ class Services:
     media: MediaStore
     channels: dict[str, Channel]
     outbox: OutboxWorker
+    http: Http
 
 
 SERVICES = web.AppKey("services", Services)
@@ -70,16 +78,21 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     deps = ChannelDeps(dispatcher=dispatcher, tasks=tasks, clock=clock, metrics=metrics)
     channels: dict[str, Channel] = {}
     senders: dict[str, Sender] = {}
+    http = Http()
+    deadline = settings.bot.reply_deadline_seconds
     for cfg in settings.channels:
         if isinstance(cfg, WeChatChannelSettings):
-            channels[cfg.name] = WeChatChannel(cfg, deps, settings.bot.reply_deadline_seconds)
+            channels[cfg.name] = WeChatChannel(cfg, deps, deadline)
+        elif isinstance(cfg, DingTalkChannelSettings):
+            ding = DingTalkChannel(cfg, deps, deadline, uow, http)
+            channels[cfg.name] = senders[cfg.name] = ding
         elif isinstance(cfg, SimChannelSettings):
             sim = SimChannel(cfg.name, deps, uow, media)
             channels[cfg.name] = senders[cfg.name] = sim
     outbox = OutboxWorker(uow, kv, clock, senders, settings.outbox, translations, metrics)
     dispatcher.on_push = outbox.wake
     return Services(
-        settings, clock, engine, uow, kv, metrics, dispatcher, tasks, media, channels, outbox
+        settings, clock, engine, uow, kv, metrics, dispatcher, tasks, media, channels, outbox, http
     )
 
 
@@ -109,11 +122,13 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     if services.settings.outbox.enabled:
         services.outbox.start()
     yield
-    await services.outbox.stop()
-    await checkpointer.stop()
-    # Let handlers still running finish their transactions before the pools close.
+    # Handlers still running finish their transactions (and queue their pushes) first; then
+    # the outbox finishes its pass; only then do the pools close.
     await services.tasks.drain()
     await services.dispatcher.log_writer.close()
+    await services.outbox.stop()
+    await services.http.close()
+    await checkpointer.stop()
     await services.kv.close()
     await services.engine.dispose()
 

@@ -124,13 +124,28 @@ class WeChatChannelSettings(Section):
         return key
 
 
+class DingTalkChannelSettings(Section):
+    """A DingTalk enterprise-internal app robot; group pushes go through each group chat's
+    custom robot (its access token and signing secret are stored with the group chat)."""
+
+    type: Literal["dingtalk"]
+    name: ChannelName
+    mode: Literal["http"] = "http"  # "stream" (DingTalk's outbound WebSocket) is coming
+    app_key: str = Field(min_length=1)
+    app_secret: str = Field(min_length=1)
+    robot_code: str = ""  # empty: the app key (an internal app's robot code)
+    api_base: str = "https://api.dingtalk.com"
+    oapi_base: str = "https://oapi.dingtalk.com"  # the custom robots' send API
+
+
 class SimChannelSettings(Section):
     type: Literal["sim"]
     name: ChannelName = "sim"
 
 
 ChannelSettings = Annotated[
-    WeChatChannelSettings | SimChannelSettings, Field(discriminator="type")
+    WeChatChannelSettings | DingTalkChannelSettings | SimChannelSettings,
+    Field(discriminator="type"),
 ]
 
 
@@ -201,7 +216,7 @@ def describe_errors(exc: ValidationError) -> str:
     for err in exc.errors():
         loc = [str(part) for part in err["loc"]]
         # a discriminated union adds the tag as a path element: channels.0.wechat.token
-        loc = [p for p in loc if p not in ("wechat", "sim")]
+        loc = [p for p in loc if p not in ("wechat", "dingtalk", "sim")]
         key = ".".join(loc) or "(top level)"
         env = ENV_PREFIX + "__".join(p.upper() for p in loc) if loc else ""
         hint = f" (environment: {env})" if env and loc[0] != "channels" else ""

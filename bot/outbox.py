@@ -35,6 +35,8 @@ from storage.repos import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
+DIGEST_MAX_CHARS = 3500  # DingTalk markdown is cut near 5,000 characters, WeCom's at 4 KiB
+
 
 class SendError(Exception):
     """The platform did not take a push.
@@ -110,33 +112,43 @@ class OutboxWorker:
         self._metrics = metrics
         self._jitter = jitter
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     # --- running ------------------------------------------------------------------------
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="outbox worker")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let the pass under way finish (its sends recorded), then stop; cancel it only if
+        it takes longer than `grace` (its claims then run out and another worker resends)."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 busy = await self.run_once()
             except Exception:
                 log.exception("outbox pass failed; trying again shortly")
                 busy = 0
-            if busy:
+            if busy or self._stopping:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -177,9 +189,10 @@ class OutboxWorker:
         interval = sender.send_interval(row.push)
         if interval > 0:
             slot = self._kv.keys.send_slot(channel, row.push.chat_id)
-            if not await self._kv.set_if_absent(slot, token, interval):
+            wait = await self._kv.take_slot(slot, self._clock.now().timestamp(), interval)
+            if wait > 0:
                 self._metrics.outbox_throttle_waits.labels(channel).inc()
-                await self._later(row, token, interval, "", row.attempts, hold=True)
+                await self._later(row, token, wait, None, row.attempts, hold=True)
                 return
             row = await self._merge_backlog(row, token)
         try:
@@ -222,7 +235,7 @@ class OutboxWorker:
         row: Claimed,
         token: str,
         seconds: float,
-        error: str,
+        error: str | None,
         attempts: int,
         *,
         hold: bool = False,
@@ -265,6 +278,12 @@ class OutboxWorker:
             head = next(r for r in queue if r.id == row.id)
             if head.claim_token != token:  # not ours any more (our claim ran out)
                 return row
+            size = len(row.push.reply.text)
+            for n, r in enumerate(texts):  # a digest stays well under the platforms' caps
+                size += len(r.reply.get("text", ""))
+                if size > DIGEST_MAX_CHARS:
+                    texts = texts[:n]
+                    break
             parts = [Reply.model_validate(r.reply) for r in (head, *texts)]
             title = self._translations.for_locale(None).t("outbox.digest", count=len(parts))
             merged = Reply(

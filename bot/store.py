@@ -64,6 +64,12 @@ class KeyValue(Protocol):
         """Add one to a counter; the expiry starts with the counter's first increment."""
         ...
 
+    async def take_slot(self, key: str, now: float, interval: float) -> float:
+        """A rate limit of one event per `interval` seconds, by the caller's clock (`now`,
+        epoch seconds): 0 when the event may happen now (and the next slot is booked),
+        else how many seconds to wait."""
+        ...
+
     async def acquire_lock(self, key: str, owner: str, ttl: float) -> bool: ...
 
     async def extend_lock(self, key: str, owner: str, ttl: float) -> bool: ...
@@ -130,6 +136,13 @@ class MemoryStore:
         self._data[key] = (str(value), self._data[key][1])
         return value
 
+    async def take_slot(self, key: str, now: float, interval: float) -> float:
+        booked = self._live(key)
+        if booked is not None and float(booked) > now:
+            return float(booked) - now
+        self._put(key, repr(now + interval), _slot_ttl(interval))
+        return 0.0
+
     async def acquire_lock(self, key: str, owner: str, ttl: float) -> bool:
         return await self.set_if_absent(key, owner, ttl)
 
@@ -165,6 +178,13 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+_TAKE_SLOT = """
+local booked = tonumber(redis.call('get', KEYS[1]))
+local now = tonumber(ARGV[1])
+if booked and booked > now then return tostring(booked - now) end
+redis.call('set', KEYS[1], tostring(now + tonumber(ARGV[2])), 'px', ARGV[3])
+return '0'
+"""
 _INCR = """
 local n = redis.call('incr', KEYS[1])
 if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end
@@ -174,6 +194,11 @@ return n
 
 def _ms(ttl: float) -> int:
     return max(1, int(ttl * 1000))
+
+
+def _slot_ttl(interval: float) -> float:
+    """How long a booked slot is kept: past any wait it can cause, whatever the clock."""
+    return max(60.0, interval * 2)
 
 
 class RedisStore:
@@ -187,6 +212,7 @@ class RedisStore:
         self._extend = self._redis.register_script(_EXTEND)
         self._release = self._redis.register_script(_RELEASE)
         self._incr = self._redis.register_script(_INCR)
+        self._take_slot = self._redis.register_script(_TAKE_SLOT)
 
     async def set_if_absent(self, key: str, value: str, ttl: float) -> bool:
         return bool(await self._redis.set(key, value, px=_ms(ttl), nx=True))
@@ -203,6 +229,12 @@ class RedisStore:
 
     async def incr(self, key: str, ttl: float) -> int:
         return int(await self._incr(keys=[key], args=[_ms(ttl)]))
+
+    async def take_slot(self, key: str, now: float, interval: float) -> float:
+        wait = await self._take_slot(
+            keys=[key], args=[repr(now), repr(interval), _ms(_slot_ttl(interval))]
+        )
+        return float(wait)
 
     async def acquire_lock(self, key: str, owner: str, ttl: float) -> bool:
         return await self.set_if_absent(key, owner, ttl)

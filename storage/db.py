@@ -71,24 +71,28 @@ class WalCheckpointer:
     def __init__(self, url: str, every: float = 1.0) -> None:
         self._url = url
         self._every = every
+        self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if is_sqlite(self._url) and self._task is None:
-            self._task = asyncio.create_task(self._run())
+            self._stop.clear()
+            self._task = asyncio.create_task(self._run(), name="sqlite checkpointer")
 
     async def stop(self) -> None:
+        """Finish the checkpoint under way, if any (never cut a driver call short)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stop.set()
+            await self._task
             self._task = None
 
     async def _run(self) -> None:
         engine = create_async_engine(self._url, pool_size=1, max_overflow=0)
         try:
-            while True:
-                await asyncio.sleep(self._every)
+            while not self._stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self._every)
+                    break
                 try:
                     async with engine.connect() as conn:
                         await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")

@@ -93,6 +93,10 @@ class ChatIn(Strict):
     purpose: ChatPurpose
     channel: str = Field(min_length=1, max_length=32)
     external_id: str = Field(min_length=1, max_length=128)
+    # the group's push robot: DingTalk custom robot access token (+ SEC… signing secret),
+    # or WeCom group robot key
+    robot_token: str = Field("", max_length=256)
+    robot_secret: str = Field("", max_length=256)
 
 
 class RegistryIn(Strict):
@@ -316,6 +320,8 @@ async def import_registry(uow: UnitOfWork, reg: RegistryIn) -> ImportSummary:
                 "purpose": c.purpose,
                 "channel": c.channel,
                 "external_id": c.external_id,
+                "robot_token": c.robot_token,
+                "robot_secret": c.robot_secret,
             }
             await _upsert(store, GroupChat, c.code, values, summary)
     return summary

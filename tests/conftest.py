@@ -26,6 +26,7 @@ from bot.app import SERVICES, Services, create_app
 from bot.clock import FixedClock
 from bot.config import (
     DatabaseSettings,
+    DingTalkChannelSettings,
     MediaSettings,
     RedisSettings,
     Settings,
@@ -40,7 +41,7 @@ from storage.models import Base
 from storage.repos import UnitOfWork, unit_of_work
 
 PG_URL = os.environ.get("VB_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-PG_DATABASE = "villagebot_test"
+PG_DATABASE = os.environ.get("VB_TEST_PG_DATABASE", "villagebot_test")  # one per concurrent run
 REDIS_URL = os.environ.get("VB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DATA = Path(__file__).parent / "data"
@@ -49,6 +50,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 WECHAT_TOKEN = "villagetoken"
 WECHAT_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 WECHAT_APP_ID = "wx1234567890abcdef"
+DINGTALK_APP_KEY = "dingAPPKEY"
+DINGTALK_APP_SECRET = "testAppSecret_village"  # PROTOCOLS.md 7.5
 
 
 def unreachable(service: str, exc: BaseException) -> None:
@@ -228,6 +231,12 @@ def make_settings(db_url: str, redis_url: str, prefix: str, media: Path) -> Sett
                 token=WECHAT_TOKEN,
                 app_id=WECHAT_APP_ID,
                 encoding_aes_key=WECHAT_AES_KEY,
+            ),
+            DingTalkChannelSettings(
+                type="dingtalk",
+                name="ding",
+                app_key=DINGTALK_APP_KEY,
+                app_secret=DINGTALK_APP_SECRET,
             ),
             SimChannelSettings(type="sim"),
         ],

@@ -54,3 +54,7 @@ class GroupChat(Base):
     external_id: Mapped[str] = mapped_column(String(128))
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     purpose: Mapped[ChatPurpose] = mapped_column(enum_column(ChatPurpose, 16))
+    # A group robot that pushes into this chat (DingTalk custom robot: access token and
+    # signing secret; WeCom group robot: key). Secrets: never logged, never shown.
+    robot_token: Mapped[str] = mapped_column(String(256), default="")
+    robot_secret: Mapped[str] = mapped_column(String(256), default="")

@@ -104,11 +104,14 @@ class OutboxRepo:
         )
 
     async def later(
-        self, row_id: int, token: str, *, not_before: datetime, error: str, attempts: int
+        self, row_id: int, token: str, *, not_before: datetime, error: str | None, attempts: int
     ) -> bool:
-        return await self._finish(
-            row_id, token, not_before=not_before, last_error=error[:500], attempts=attempts
-        )
+        """Try again from `not_before`; `error` None keeps the last one (a rate-limit wait
+        is not an error)."""
+        values: dict[str, Any] = {"not_before": not_before, "attempts": attempts}
+        if error is not None:
+            values["last_error"] = error[:500]
+        return await self._finish(row_id, token, **values)
 
     async def dead(self, row_id: int, token: str, *, error: str, attempts: int) -> bool:
         return await self._finish(

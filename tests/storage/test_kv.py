@@ -96,3 +96,15 @@ async def test_unreachable_redis_fails_fast_with_a_connection_error() -> None:
             await store.ping()
     finally:
         await store.close()
+
+
+async def test_slots_book_one_event_per_interval_by_the_callers_clock(kv: KeyValue) -> None:
+    key = kv.keys.send_slot("ding", "group-1")
+    t = 1_700_000_000.0
+    assert await kv.take_slot(key, t, 3.0) == 0.0
+    assert await kv.take_slot(key, t + 1.0, 3.0) == pytest.approx(2.0)
+    assert await kv.take_slot(key, t + 2.5, 3.0) == pytest.approx(0.5)
+    assert await kv.take_slot(key, t + 3.0, 3.0) == 0.0  # the next slot, booked again
+    assert await kv.take_slot(key, t + 4.0, 3.0) == pytest.approx(2.0)
+    other = kv.keys.send_slot("ding", "group-2")
+    assert await kv.take_slot(other, t + 4.0, 3.0) == 0.0  # targets are independent

@@ -1,4 +1,4 @@
-"""outbox
+"""outbox, group robots
 
 Revision ID: 0002
 Revises: 0001
@@ -42,8 +42,19 @@ def upgrade() -> None:
         "ix_outbox_message_target", "outbox_message", ["channel", "target", "status", "id"]
     )
 
+    with op.batch_alter_table("group_chat") as batch:
+        batch.add_column(
+            sa.Column("robot_token", sa.String(length=256), nullable=False, server_default="")
+        )
+        batch.add_column(
+            sa.Column("robot_secret", sa.String(length=256), nullable=False, server_default="")
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("group_chat") as batch:
+        batch.drop_column("robot_secret")
+        batch.drop_column("robot_token")
     op.drop_index("ix_outbox_message_target", table_name="outbox_message")
     op.drop_index("ix_outbox_message_due", table_name="outbox_message")
     op.drop_table("outbox_message")

@@ -1,0 +1,212 @@
+"""DingTalk: the app robot's callback in, and group pushes through each group's custom robot.
+
+The callback is signed in its `timestamp`/`sign` headers (HMAC-SHA256 of timestamp + "\\n" +
+app secret, keyed by the app secret); it is checked in constant time, within an hour of our
+clock, before the body is read as JSON. The reply goes back in the HTTP response. Pushes to
+a group go through that group's custom robot webhook (at most 20 a minute per robot, or
+DingTalk bans it for 10 minutes with errcode 130101), signed when it has a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+from aiohttp import ClientResponseError, web
+
+from bot.channels.base import ChannelDeps, deliver, reject
+from bot.config import DingTalkChannelSettings
+from bot.http import Http
+from bot.message import InboundMessage, Kind, MediaRef, Push, Reply, ReplyKind
+from bot.outbox import SendError
+from storage.repos import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+TIMESTAMP_WINDOW_MS = 3_600_000  # DingTalk's own tolerance for its signatures
+ROBOT_INTERVAL = 3.0  # 20 messages a minute per custom robot
+ROBOT_BAN_SECONDS = 600  # what DingTalk imposes after errcode 130101
+THROTTLED = 130101
+# The robot's token or signature is wrong, the group is gone, or the message is refused for
+# its content: sending it again cannot help.
+PERMANENT = {300001, 310000, 400013, 400101, 400102, 410100}
+
+
+def sign(secret: str, timestamp: str) -> str:
+    """base64(HMAC-SHA256(key=secret, msg=timestamp + "\\n" + secret)), as DingTalk signs."""
+    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def body_of(reply: Reply) -> dict[str, Any]:
+    """A DingTalk robot message: the same shape for a callback's answer, a session webhook
+    and a custom robot."""
+    at = {"atUserIds": list(reply.mentions)} if reply.mentions else {}
+    if reply.kind is ReplyKind.MARKDOWN:
+        title = reply.text.strip().splitlines()[0].lstrip("#* ")[:40] if reply.text else ""
+        message: dict[str, Any] = {
+            "msgtype": "markdown",
+            "markdown": {"title": title or "通知", "text": reply.text},
+        }
+    else:
+        message = {"msgtype": "text", "text": {"content": reply.text}}
+    if at:
+        message["at"] = at
+    return message
+
+
+def _joined(replies: tuple[Reply, ...]) -> Reply:
+    """Several replies as one message: the callback's response carries only one."""
+    if len(replies) == 1:
+        return replies[0]
+    kind = (
+        ReplyKind.MARKDOWN
+        if any(r.kind is ReplyKind.MARKDOWN for r in replies)
+        else ReplyKind.TEXT
+    )
+    mentions = tuple(dict.fromkeys(m for r in replies for m in r.mentions))
+    return Reply(kind=kind, text="\n\n".join(r.text for r in replies), mentions=mentions)
+
+
+class DingTalkChannel:
+    def __init__(
+        self,
+        settings: DingTalkChannelSettings,
+        deps: ChannelDeps,
+        deadline: float,
+        uow: UnitOfWork,
+        http: Http,
+    ) -> None:
+        self.name = settings.name
+        self._settings = settings
+        self._deps = deps
+        self._deadline = deadline
+        self._uow = uow
+        self._http = http
+
+    # --- in ---------------------------------------------------------------------------
+
+    async def callback(self, request: web.Request) -> web.StreamResponse:
+        if request.method != "POST":
+            return reject(self._deps, self.name, 405, "DingTalk callbacks are POSTs")
+        problem = self._check_signature(request.headers.get("timestamp", ""), request.headers)
+        if problem:
+            return reject(self._deps, self.name, 403, problem)
+        try:
+            payload = json.loads(await request.read())
+            msg = self.parse(payload)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return reject(self._deps, self.name, 400, f"not a DingTalk robot message: {exc}")
+        if msg is None:
+            return web.json_response({})
+        replies = await deliver(self._deps, msg, self._deadline)
+        if not replies:
+            return web.json_response({})
+        return web.json_response(body_of(_joined(replies)))
+
+    def _check_signature(self, timestamp: str, headers: Any) -> str:
+        given = headers.get("sign", "")
+        if not (timestamp and given):
+            return "signature missing"
+        # Some proxies turn a "+" of the base64 into a space on the way.
+        given = given.replace(" ", "+")
+        if not hmac.compare_digest(sign(self._settings.app_secret, timestamp), given):
+            return "bad signature"
+        try:
+            skew = abs(self._deps.clock.now().timestamp() * 1000 - int(timestamp))
+        except ValueError:
+            return "bad timestamp"
+        if skew > TIMESTAMP_WINDOW_MS:
+            return "stale timestamp"
+        return ""
+
+    def parse(self, data: Any) -> InboundMessage | None:
+        """The channel-neutral message of a robot callback (or a Stream frame's data);
+        None for kinds the bot does not take."""
+        if not isinstance(data, dict):
+            raise ValueError("the body is not a JSON object")
+        msgtype = str(data["msgtype"])
+        is_group = str(data.get("conversationType", "1")) == "2"
+        sender = str(data.get("senderStaffId") or data["senderId"])
+        content = data.get("content") or {}
+        text, media, kind = "", None, Kind.TEXT
+        if msgtype == "text":
+            text = str(data["text"]["content"]).strip()
+        elif msgtype == "picture":
+            kind = Kind.IMAGE
+            media = MediaRef(
+                media_id=str(content.get("downloadCode") or content["pictureDownloadCode"])
+            )
+        elif msgtype == "richText":
+            parts = content["richText"]
+            text = "".join(str(p["text"]) for p in parts if "text" in p).strip()
+            codes = [str(p["downloadCode"]) for p in parts if p.get("downloadCode")]
+            if codes:
+                kind, media = Kind.IMAGE, MediaRef(media_id=codes[0])
+        elif msgtype == "audio":
+            kind = Kind.VOICE
+            text = str(content.get("recognition", "")).strip()
+            media = MediaRef(media_id=str(content.get("downloadCode", "")))
+        elif msgtype == "file":
+            media = MediaRef(media_id=str(content.get("downloadCode", "")))
+            text = str(content.get("fileName", ""))
+        else:
+            log.info("channel %s: %s messages are not taken", self.name, msgtype)
+            return None
+        created = int(data.get("createAt") or self._deps.clock.now().timestamp() * 1000)
+        return InboundMessage(
+            channel=self.name,
+            msg_id=str(data["msgId"]),
+            chat_id=str(data["conversationId"]) if is_group else sender,
+            is_group=is_group,
+            sender_id=sender,
+            sender_name=str(data.get("senderNick", "")),
+            kind=kind,
+            text=text,
+            media=media,
+            mentioned=bool(data.get("isInAtList", False)),
+            time=datetime.fromtimestamp(created / 1000, UTC),
+            raw=data,
+        )
+
+    # --- out --------------------------------------------------------------------------
+
+    def send_interval(self, push: Push) -> float:
+        return ROBOT_INTERVAL if push.is_group else 0.0
+
+    async def send(self, push: Push) -> str:
+        if not push.is_group:
+            raise SendError(
+                "1:1 pushes over DingTalk need the robot's OpenAPI, not configured yet",
+                permanent=True,
+            )
+        async with self._uow() as store:
+            chat = await store.chats.by_external(self.name, push.chat_id)
+        if chat is None or not chat.robot_token:
+            raise SendError(f"group chat {push.chat_id} has no robot token", permanent=True)
+        url = f"{self._settings.oapi_base}/robot/send?access_token={quote_plus(chat.robot_token)}"
+        if chat.robot_secret:
+            timestamp = str(int(self._deps.clock.now().timestamp() * 1000))
+            url += f"&timestamp={timestamp}&sign={quote_plus(sign(chat.robot_secret, timestamp))}"
+        async with self._http.session.post(url, json=body_of(push.reply)) as resp:
+            if resp.status >= 500:
+                raise SendError(f"HTTP {resp.status}")
+            if resp.status >= 400:
+                raise SendError(f"HTTP {resp.status}", permanent=True)
+            try:
+                answer = await resp.json(content_type=None)
+            except (ValueError, ClientResponseError) as exc:
+                raise SendError(f"unreadable answer: {exc}") from exc
+        code = int(answer.get("errcode", -1)) if isinstance(answer, dict) else -1
+        reason = f"errcode {code}: {answer.get('errmsg', '') if isinstance(answer, dict) else ''}"
+        if code == 0:
+            return reason
+        if code == THROTTLED:
+            raise SendError(reason, retry_after=ROBOT_BAN_SECONDS)
+        raise SendError(reason, permanent=code in PERMANENT)

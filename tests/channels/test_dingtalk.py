@@ -1,0 +1,231 @@
+"""The DingTalk app robot's callback, signed and shaped exactly as DingTalk sends it."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import Services
+from bot.channels.dingtalk import sign
+from bot.clock import FixedClock
+from bot.i18n import Translations
+from storage.models import InboundLog
+from tests.channels.dingtalk_support import body, headers, signature, text_payload
+
+ZH = Translations().for_locale("zh_CN")
+VECTOR_MS = 1_700_000_000_000
+
+
+def now_ms(clock: FixedClock) -> int:
+    return int(clock.now().timestamp() * 1000)
+
+
+async def logged(services: Services) -> list[InboundLog]:
+    async with services.uow() as store:
+        return list((await store.session.scalars(select(InboundLog))).all())
+
+
+def test_signatures_match_the_documented_vectors() -> None:
+    # PROTOCOLS.md 7.5: the app robot's callback header
+    assert sign("testAppSecret_village", "1700000000000") == (
+        "lJe6NjZE+Hgtm/1063rOy/GeqXWpBT/hXrQ9ZdYusKI="
+    )
+    assert signature("1700000000000") == sign("testAppSecret_village", "1700000000000")
+    # PROTOCOLS.md 7.6: a custom robot's webhook query
+    custom = sign("SECtest0123456789abcdef", "1700000000000")
+    assert custom == "/lfnxUUu80FwVTsIlv2F1cMGBb+PxEKAwYh/bsRxXcc="
+    assert quote_plus(custom) == "%2FlfnxUUu80FwVTsIlv2F1cMGBb%2BPxEKAwYh%2FbsRxXcc%3D"
+
+
+async def test_help_in_a_one_to_one_chat_is_answered_in_the_response(
+    client: Any, clock: FixedClock
+) -> None:
+    at = now_ms(clock)
+    resp = await client.post(
+        "/callback/ding", data=body(text_payload("帮助", "msg1", at)), headers=headers(at)
+    )
+    assert resp.status == 200
+    answer = await resp.json()
+    assert answer["msgtype"] == "text"
+    assert answer["text"]["content"].startswith(ZH.t("help.title.guest"))
+
+
+@pytest.mark.parametrize(
+    ("offset_ms", "status"),
+    [(0, 200), (3_599_999, 200), (-3_599_999, 200), (3_600_001, 403), (-3_600_001, 403)],
+)
+async def test_the_timestamp_may_be_an_hour_off_and_no_more(
+    client: Any, clock: FixedClock, services: Services, offset_ms: int, status: int
+) -> None:
+    clock.set(datetime.fromtimestamp(VECTOR_MS / 1000, UTC))
+    sent = VECTOR_MS + offset_ms
+    resp = await client.post(
+        "/callback/ding", data=body(text_payload("帮助", "w1", sent)), headers=headers(sent)
+    )
+    assert resp.status == status
+    assert len(await logged(services)) == (1 if status == 200 else 0)
+
+
+@pytest.mark.parametrize(
+    "forge",
+    ["missing-sign", "missing-timestamp", "one-char", "other-secret", "garbage-timestamp"],
+)
+async def test_forged_or_missing_signatures_are_refused(
+    client: Any, clock: FixedClock, services: Services, forge: str
+) -> None:
+    at = now_ms(clock)
+    sent = headers(at)
+    if forge == "missing-sign":
+        del sent["sign"]
+    elif forge == "missing-timestamp":
+        del sent["timestamp"]
+    elif forge == "one-char":
+        sent["sign"] = ("A" if sent["sign"][0] != "A" else "B") + sent["sign"][1:]
+    elif forge == "other-secret":
+        sent = headers(at, secret="someoneElsesSecret")
+    else:
+        sent["timestamp"] = "yesterday"
+        sent["sign"] = signature("yesterday")
+    resp = await client.post(
+        "/callback/ding", data=body(text_payload("帮助", "f1", at)), headers=sent
+    )
+    assert resp.status == 403
+    assert await logged(services) == []
+
+
+async def test_a_plus_turned_into_a_space_by_a_proxy_still_verifies(
+    client: Any, clock: FixedClock
+) -> None:
+    clock.set(datetime.fromtimestamp(VECTOR_MS / 1000, UTC))
+    sent = headers(VECTOR_MS)
+    assert "+" in sent["sign"]
+    sent["sign"] = sent["sign"].replace("+", " ")
+    resp = await client.post(
+        "/callback/ding", data=body(text_payload("帮助", "p1", VECTOR_MS)), headers=sent
+    )
+    assert resp.status == 200
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b"[1, 2]", b'{"msgtype": "text"}', "\u5e2e\u52a9".encode("gbk"), b""],
+    ids=["malformed", "array", "incomplete", "not-utf8", "empty"],
+)
+async def test_malformed_bodies_get_400_and_nothing_is_stored(
+    client: Any, clock: FixedClock, services: Services, raw: bytes
+) -> None:
+    at = now_ms(clock)
+    resp = await client.post("/callback/ding", data=raw, headers=headers(at))
+    assert resp.status == 400
+    assert await logged(services) == []
+
+
+async def test_an_oversized_body_gets_413(client: Any, clock: FixedClock) -> None:
+    at = now_ms(clock)
+    big = text_payload("x" * (1024 * 1024 + 10), "big", at)
+    resp = await client.post(
+        "/callback/ding", data=io.BytesIO(body(big)), headers=headers(at)
+    )  # BytesIO: aiohttp warns about large raw bytes bodies
+    assert resp.status == 413
+
+
+async def test_only_posts(client: Any) -> None:
+    assert (await client.get("/callback/ding")).status == 405
+
+
+async def test_a_retried_callback_is_handled_once_and_answered_the_same(
+    client: Any, clock: FixedClock, services: Services
+) -> None:
+    at = now_ms(clock)
+    answers = []
+    for _ in range(2):
+        resp = await client.post(
+            "/callback/ding", data=body(text_payload("帮助", "again", at)), headers=headers(at)
+        )
+        answers.append(await resp.json())
+    assert answers[0] == answers[1]
+    assert len(await logged(services)) == 1
+
+
+async def test_group_message_mentioning_the_robot(
+    client: Any, clock: FixedClock, services: Services
+) -> None:
+    at = now_ms(clock)
+    payload = text_payload("今天开会吗", "g1", at, group=True)
+    resp = await client.post("/callback/ding", data=body(payload), headers=headers(at))
+    assert (await resp.json())["text"]["content"] == ZH.t("fallback.unknown")
+    (row,) = await logged(services)
+    assert (row.chat_id, row.sender_id) == ("cidTESTgroup==", "user001")
+
+
+def payload_of(kind: str, at: int) -> dict[str, Any]:
+    base = text_payload("", f"k-{kind}", at)
+    del base["text"]
+    base["msgtype"] = kind
+    base["content"] = {
+        "picture": {"downloadCode": "DLCODE1"},
+        "richText": {
+            "richText": [
+                {"text": "帮"},
+                {"type": "picture", "downloadCode": "RT1"},
+                {"text": "助"},
+            ]
+        },
+        "audio": {"recognition": "帮助", "downloadCode": "AU1", "duration": 2000},
+        "file": {"downloadCode": "F1", "fileName": "村规民约.pdf"},
+        "interactiveCard": {},
+    }[kind]
+    return base
+
+
+@pytest.mark.parametrize(
+    ("kind", "logged_kind", "logged_text"),
+    [
+        ("picture", "image", ""),
+        ("richText", "image", "帮助"),
+        ("audio", "voice", "帮助"),
+        ("file", "text", "村规民约.pdf"),
+    ],
+)
+async def test_each_message_type_is_understood(
+    client: Any,
+    clock: FixedClock,
+    services: Services,
+    kind: str,
+    logged_kind: str,
+    logged_text: str,
+) -> None:
+    at = now_ms(clock)
+    resp = await client.post(
+        "/callback/ding", data=body(payload_of(kind, at)), headers=headers(at)
+    )
+    assert resp.status == 200
+    (row,) = await logged(services)
+    assert (row.kind, row.text) == (logged_kind, logged_text)
+    if kind == "audio":  # a spoken "帮助" gets the menu like a typed one
+        assert (await resp.json())["text"]["content"].startswith(ZH.t("help.title.guest"))
+
+
+async def test_a_kind_the_bot_does_not_take_is_acknowledged_and_not_handled(
+    client: Any, clock: FixedClock, services: Services
+) -> None:
+    at = now_ms(clock)
+    resp = await client.post(
+        "/callback/ding", data=body(payload_of("interactiveCard", at)), headers=headers(at)
+    )
+    assert resp.status == 200
+    assert await resp.json() == {}
+    assert await logged(services) == []
+
+
+async def test_the_metrics_count_refusals(client: Any, clock: FixedClock) -> None:
+    at = now_ms(clock)
+    await client.post("/callback/ding", data=b"{}", headers={"timestamp": str(at)})
+    text = await (await client.get("/metrics")).text()
+    line = 'villagebot_inbound_messages_total{channel="ding",kind="unknown",result="rejected"}'
+    assert f"{line} 1.0" in text

@@ -1,0 +1,101 @@
+"""A local DingTalk: custom group robots as the platform documents them, over real HTTP.
+
+Each robot checks its access token and, when it has a secret, the timestamp/sign query
+signature (within an hour); it takes 20 messages a minute and answers the 21st with
+errcode 130101 and a 10-minute ban. Time comes from the test's clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import Clock
+
+PER_MINUTE = 20
+BAN = timedelta(minutes=10)
+
+
+@dataclass
+class Robot:
+    token: str
+    secret: str = ""
+    received: list[dict[str, Any]] = field(default_factory=list)
+    sends: deque[datetime] = field(default_factory=deque)  # accepted, last minute
+    banned_until: datetime | None = None
+    throttled: int = 0  # how many times it answered 130101
+    fail_next: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    def texts(self) -> list[str]:
+        out = []
+        for m in self.received:
+            body = m.get("text") or m.get("markdown") or {}
+            out.append(str(body.get("content") or body.get("text") or ""))
+        return out
+
+
+class FakeDingTalk:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.robots: dict[str, Robot] = {}
+        self.requests = 0
+
+    def robot(self, token: str, secret: str = "") -> Robot:
+        self.robots[token] = Robot(token, secret)
+        return self.robots[token]
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/robot/send", self._send)
+        return app
+
+    async def _send(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        robot = self.robots.get(request.query.get("access_token", ""))
+        if robot is None:
+            return web.json_response({"errcode": 300001, "errmsg": "token is not exist"})
+        if robot.fail_next:
+            status, body = robot.fail_next.pop(0)
+            return web.json_response(body, status=status)
+        now = self.clock.now()
+        if robot.secret and not self._signed(robot.secret, request.query, now):
+            return web.json_response({"errcode": 310000, "errmsg": "sign not match"})
+        if robot.banned_until is not None and now < robot.banned_until:
+            robot.throttled += 1
+            return web.json_response(_too_fast())
+        while robot.sends and now - robot.sends[0] >= timedelta(minutes=1):
+            robot.sends.popleft()
+        if len(robot.sends) >= PER_MINUTE:
+            robot.banned_until = now + BAN
+            robot.throttled += 1
+            return web.json_response(_too_fast())
+        message = await request.json()
+        if message.get("msgtype") not in ("text", "markdown", "link", "actionCard", "feedCard"):
+            return web.json_response({"errcode": 40035, "errmsg": "缺少参数 json"})
+        robot.sends.append(now)
+        robot.received.append(message)
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    @staticmethod
+    def _signed(secret: str, query: Any, now: datetime) -> bool:
+        timestamp, given = query.get("timestamp", ""), query.get("sign", "")
+        if not timestamp.isdigit() or abs(now.timestamp() * 1000 - int(timestamp)) > 3_600_000:
+            return False
+        digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256)
+        return hmac.compare_digest(base64.b64encode(digest.digest()).decode(), given)
+
+
+def _too_fast() -> dict[str, Any]:
+    return {
+        "errcode": 130101,
+        "errmsg": "send too fast, exceed 20 times per minute",
+        "status": 130101,
+        "punish": "ban 10 minutes",
+    }

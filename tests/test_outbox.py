@@ -1,0 +1,300 @@
+"""The outbox, through the DingTalk channel, against a local DingTalk over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import Services, build_services
+from bot.clock import FixedClock
+from bot.config import DingTalkChannelSettings, OutboxSettings, Settings
+from bot.message import Push, Reply
+from bot.outbox import enqueue
+from storage.importer import import_registry, read_registry
+from storage.models import ChatPurpose, GroupChat, OrgUnit, OutboxMessage, OutboxStatus
+from tests.conftest import STACKS
+from tests.fakes.dingtalk import FakeDingTalk, Robot
+
+REGISTRY = Path(__file__).parent / "data" / "registry.yaml"
+APP_SECRET = "testAppSecret_village"
+
+
+@pytest.fixture
+async def fake(clock: FixedClock) -> FakeDingTalk:
+    return FakeDingTalk(clock)
+
+
+@pytest.fixture
+async def fake_url(fake: FakeDingTalk, aiohttp_server: Any) -> str:
+    server = await aiohttp_server(fake.app())
+    return str(server.make_url("")).rstrip("/")
+
+
+def with_dingtalk(settings: Settings, fake_url: str, **outbox: Any) -> Settings:
+    ding = DingTalkChannelSettings(
+        type="dingtalk",
+        name="ding",
+        app_key="dingAPPKEY",
+        app_secret=APP_SECRET,
+        oapi_base=fake_url,
+    )
+    return settings.model_copy(
+        update={
+            "channels": [*settings.channels, ding],
+            "outbox": OutboxSettings(**{"batch": 1000, **outbox}),
+        }
+    )
+
+
+Make = Callable[..., Awaitable[Services]]
+
+
+@pytest.fixture
+async def make_stack(settings: Settings, fake_url: str, clock: FixedClock) -> AsyncIterator[Make]:
+    """Build the bot's services (as `serve` does, without starting its worker)."""
+    built: list[Services] = []
+
+    async def make(**outbox: Any) -> Services:
+        services = build_services(with_dingtalk(settings, fake_url, **outbox), clock)
+        built.append(services)
+        return services
+
+    yield make
+    for services in built:
+        await services.http.close()
+        await services.kv.close()
+        await services.engine.dispose()
+
+
+@pytest.fixture
+async def stack(make_stack: Make) -> Services:
+    services = await make_stack()
+    await import_registry(services.uow, read_registry(REGISTRY))
+    return services
+
+
+async def add_groups(
+    services: Services, fake: FakeDingTalk, n: int, *, signed: bool = True
+) -> list[Robot]:
+    """n DingTalk group chats of the test village, each with its custom robot."""
+    robots = []
+    async with services.uow() as store:
+        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
+        assert village is not None
+        for i in range(n):
+            robot = fake.robot(f"tok{i}", f"SEC{i:04d}secret" if signed else "")
+            robots.append(robot)
+            store.session.add(
+                GroupChat(
+                    code=f"DG{i}",
+                    name=f"钉钉群{i}",
+                    channel="ding",
+                    external_id=f"cid{i}",
+                    org_unit_id=village,
+                    purpose=ChatPurpose.CADRES,
+                    robot_token=robot.token,
+                    robot_secret=robot.secret,
+                )
+            )
+    return robots
+
+
+async def push(services: Services, texts: dict[str, list[str]]) -> None:
+    """Queue texts per group chat, in one transaction (as a handler or a sweep does)."""
+    async with services.uow() as store:
+        for chat, lines in texts.items():
+            for text in lines:
+                message = Push(
+                    channel="ding", chat_id=chat, is_group=True, reply=Reply.of_text(text)
+                )
+                enqueue(store, message, services.clock.now(), "notice")
+
+
+async def rows(services: Services) -> list[OutboxMessage]:
+    async with services.uow() as store:
+        found = await store.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        return list(found.all())
+
+
+async def drain(services: Services, clock: FixedClock, step: float, passes: int) -> int:
+    """Run the worker pass after pass, the clock moving `step` seconds between them, until
+    nothing is pending; how many passes it took."""
+    for n in range(1, passes + 1):
+        await services.outbox.run_once()
+        if not [r for r in await rows(services) if r.status is OutboxStatus.PENDING]:
+            return n
+        clock.advance(step)
+    raise AssertionError(f"still pending after {passes} passes")
+
+
+async def test_fan_out_to_200_groups_delivers_everything_within_the_limit(
+    stack: Services, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    robots = await add_groups(stack, fake, 200)
+    await push(stack, {f"cid{i}": [f"停水通知 {i}", f"请回复已学习 {i}"] for i in range(200)})
+    passes = await drain(stack, clock, step=3.0, passes=10)
+    assert passes <= 3  # one message per robot every 3 seconds, all robots in parallel
+    for i, robot in enumerate(robots):
+        assert robot.texts() == [f"停水通知 {i}", f"请回复已学习 {i}"]  # in order, once
+        assert robot.throttled == 0
+    assert {r.status for r in await rows(stack)} == {OutboxStatus.SENT}
+    assert all(r.answer == "errcode 0: ok" for r in await rows(stack))
+
+
+async def test_one_robot_never_gets_more_than_20_a_minute(
+    stack: Services, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    (robot,) = await add_groups(stack, fake, 1)
+    texts = [f"第{k}条" for k in range(30)]
+    await push(stack, {"cid0": texts})
+    await drain(stack, clock, step=1.0, passes=200)
+    assert robot.texts() == texts
+    assert robot.throttled == 0
+    sent = [r.sent_at for r in await rows(stack)]
+    assert all(
+        b is not None and a is not None and (b - a).total_seconds() >= 3
+        for a, b in itertools.pairwise(sent)
+    )
+
+
+async def test_a_banned_robot_waits_out_its_ban_without_holding_up_others(
+    stack: Services, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    banned, other = await add_groups(stack, fake, 2)
+    banned.banned_until = clock.now() + timedelta(minutes=10)
+    await push(stack, {"cid0": ["早上的通知", "下午的通知"], "cid1": ["给二组的通知"]})
+    await stack.outbox.run_once()
+    assert other.texts() == ["给二组的通知"]
+    assert banned.texts() == []
+    assert banned.throttled == 1
+    pending = [r for r in await rows(stack) if r.status is OutboxStatus.PENDING]
+    assert len(pending) == 2
+    assert all(r.attempts == 0 for r in pending)  # a throttle is not a failed try
+    assert "130101" in pending[0].last_error
+    clock.advance(300)
+    await stack.outbox.run_once()
+    assert banned.throttled == 1  # the worker did not knock while the ban lasted
+    await drain(stack, clock, step=3.0, passes=300)
+    assert banned.texts() == ["早上的通知", "下午的通知"]
+
+
+async def test_transient_errors_are_retried_with_backoff(
+    stack: Services, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    (robot,) = await add_groups(stack, fake, 1)
+    robot.fail_next = [(502, {"error": "bad gateway"}), (500, {"error": "oops"})]
+    await push(stack, {"cid0": ["村民大会通知"]})
+    await stack.outbox.run_once()
+    (row,) = await rows(stack)
+    assert (row.status, row.attempts, row.last_error) == (OutboxStatus.PENDING, 1, "HTTP 502")
+    first_wait = (row.not_before - clock.now()).total_seconds()
+    assert 2.5 <= first_wait <= 5.0  # 5 s, less up to half by jitter
+    await stack.outbox.run_once()  # not due yet: nothing happens
+    assert robot.texts() == []
+    clock.advance(max(first_wait, 3.0) + 0.001)  # past the backoff and the robot's 3 s
+    await stack.outbox.run_once()
+    (row,) = await rows(stack)
+    assert (row.attempts, row.last_error) == (2, "HTTP 500")
+    assert 5.0 <= (row.not_before - clock.now()).total_seconds() <= 10.0  # doubled
+    await drain(stack, clock, step=10.0, passes=5)
+    assert robot.texts() == ["村民大会通知"]
+
+
+async def test_permanent_errors_and_exhausted_retries_become_dead_letters_that_can_be_retried(
+    make_stack: Make, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    stack = await make_stack(max_attempts=3)
+    await import_registry(stack.uow, read_registry(REGISTRY))
+    gone, flaky = await add_groups(stack, fake, 2)
+    del fake.robots[gone.token]  # the group's robot was removed on DingTalk
+    flaky.fail_next = [(503, {})] * 3
+    await push(stack, {"cid0": ["给已解散的群"], "cid1": ["给不稳定的群"]})
+    for _ in range(6):
+        await stack.outbox.run_once()
+        clock.advance(60)
+    dead = {r.target: r for r in await rows(stack)}
+    assert dead["cid0"].status is OutboxStatus.DEAD
+    assert "300001" in dead["cid0"].last_error
+    assert dead["cid1"].status is OutboxStatus.DEAD
+    assert dead["cid1"].last_error == "HTTP 503 (after 3 tries)"
+    # the operator fixes the robot and retries the dead letters
+    fake.robots[gone.token] = gone
+    async with stack.uow() as store:
+        assert await store.outbox.retry(None, now=clock.now()) == 2
+    await drain(stack, clock, step=3.0, passes=5)
+    assert gone.texts() == ["给已解散的群"]
+    assert flaky.texts() == ["给不稳定的群"]
+
+
+async def test_a_worker_that_dies_mid_fan_out_leaves_nothing_undelivered(
+    stack: Services, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    robots = await add_groups(stack, fake, 50)
+    await push(stack, {f"cid{i}": [f"通知 {i}"] for i in range(50)})
+    # a worker claims half of them and dies before sending (its claim is left behind)
+    async with stack.uow() as store:
+        until = clock.now() + timedelta(seconds=120)
+        lost = await store.outbox.claim(now=clock.now(), until=until, token="dead", limit=25)
+    assert len(lost) == 25
+    await stack.outbox.run_once()  # a new worker sends the rest at once…
+    assert sum(len(r.texts()) for r in robots) == 25
+    clock.advance(121)  # …and the dead worker's claims once they run out
+    await drain(stack, clock, step=3.0, passes=5)
+    assert [r.texts() for r in robots] == [[f"通知 {i}"] for i in range(50)]
+
+
+async def test_a_long_backlog_for_a_throttled_robot_is_merged_into_one_digest(
+    make_stack: Make, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    stack = await make_stack(merge_after=10)
+    await import_registry(stack.uow, read_registry(REGISTRY))
+    (robot,) = await add_groups(stack, fake, 1)
+    texts = [f"提醒{k}" for k in range(25)]
+    await push(stack, {"cid0": texts})
+    await drain(stack, clock, step=3.0, passes=20)
+    assert len(robot.received) == 1
+    (digest,) = robot.received
+    assert digest["msgtype"] == "markdown"
+    title, *parts = digest["markdown"]["text"].split("\n\n---\n\n")
+    assert parts == texts  # every reminder, in order
+    assert "25" in title
+    statuses = [r.status for r in await rows(stack)]
+    assert statuses.count(OutboxStatus.SENT) == 1
+    assert statuses.count(OutboxStatus.MERGED) == 24
+
+
+@pytest.mark.parametrize("settings", [STACKS[1]], indirect=True, ids=["production"])
+async def test_two_workers_on_postgresql_never_send_a_row_twice(
+    make_stack: Make, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    first, second = await make_stack(batch=40), await make_stack(batch=40)
+    await import_registry(first.uow, read_registry(REGISTRY))
+    robots = await add_groups(first, fake, 120)
+    await push(first, {f"cid{i}": [f"甲 {i}", f"乙 {i}"] for i in range(120)})
+    for _ in range(20):
+        await asyncio.gather(*(w.outbox.run_once() for w in (first, second, first, second)))
+        clock.advance(3)
+    assert [r.texts() for r in robots] == [[f"甲 {i}", f"乙 {i}"] for i in range(120)]
+    assert all(r.throttled == 0 for r in robots)
+
+
+async def test_a_digest_is_split_before_it_grows_too_long(
+    make_stack: Make, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    stack = await make_stack(merge_after=10)
+    await import_registry(stack.uow, read_registry(REGISTRY))
+    (robot,) = await add_groups(stack, fake, 1)
+    texts = [f"长通知{k}：" + "村里道路维修，请绕行。" * 30 for k in range(30)]  # ~330 chars each
+    await push(stack, {"cid0": texts})
+    await drain(stack, clock, step=3.0, passes=50)
+    assert len(robot.received) > 1
+    delivered = [p for m in robot.texts() for p in m.split("\n\n---\n\n")[1:]]
+    assert delivered == texts
+    assert all(len(m) < 4000 for m in robot.texts())
