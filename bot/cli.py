@@ -19,6 +19,7 @@ from bot.config import ConfigError, DatabaseSettings, Settings, SimChannelSettin
 from storage.db import create_engine, session_factory
 from storage.importer import RegistryFileError, import_registry, read_registry
 from storage.migrate import current_revision, head_revision, upgrade_to_head
+from storage.models import OutboxStatus
 from storage.repos import unit_of_work
 
 EXIT_USAGE = 2
@@ -50,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     verb("init-db", "Create or upgrade the database schema to the current version.")
     imp = verb("import", "Import the registry (org tree, people, groups) from a YAML file.")
     imp.add_argument("file", type=Path, metavar="FILE")
+    box = verb("outbox", "List waiting or dead pushes, or send dead ones again.")
+    box.add_argument("action", choices=["list", "retry"], help="list, or retry dead pushes")
+    box.add_argument("ids", nargs="*", type=int, metavar="ID", help="rows to retry (default all)")
+    box.add_argument(
+        "--status", choices=[s.value for s in OutboxStatus], default="dead", help="for list"
+    )
     job = verb("run-job", "Run one scheduler sweep now (as if at --at).")
     job.add_argument("name", nargs="?", metavar="NAME")
     job.add_argument("--at", metavar="ISO-8601", help="pretend the clock reads this time")
@@ -73,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_init_db(settings))
         elif args.verb == "import":
             asyncio.run(_import(settings, args.file))
+        elif args.verb == "outbox":
+            asyncio.run(_outbox(settings, args.action, args.ids, OutboxStatus(args.status)))
         elif args.verb == "run-job":
             _run_job(args.name, args.at, args.list)
     except (ConfigError, Refusal, RegistryFileError) as exc:
@@ -120,6 +129,29 @@ async def _import(settings: Settings, path: Path) -> None:
         print(f"{kind}: {n} added")  # noqa: T201
     for kind, n in sorted(summary.updated.items()):
         print(f"{kind}: {n} updated")  # noqa: T201
+
+
+async def _outbox(settings: Settings, action: str, ids: list[int], status: OutboxStatus) -> None:
+    await _check_schema(settings)
+    engine = create_engine(settings.database.url)
+    try:
+        async with unit_of_work(session_factory(engine))() as store:
+            if action == "retry":
+                count = await store.outbox.retry(ids or None, now=SystemClock().now())
+                print(f"{count} dead pushes will be sent again")  # noqa: T201
+                return
+            rows = await store.outbox.listing(status, limit=200)
+            pending, oldest = await store.outbox.depth()
+    finally:
+        await engine.dispose()
+    since = f", the oldest since {oldest:%Y-%m-%d %H:%M:%S} UTC" if oldest else ""
+    print(f"pending: {pending}{since}")  # noqa: T201
+    for row in rows:
+        text = str(row.reply.get("text", "")).replace("\n", " ")[:40]
+        print(  # noqa: T201
+            f"#{row.id} {row.status} {row.channel}/{row.target} tries={row.attempts} "
+            f"{row.last_error[:80]!r} {text}"
+        )
 
 
 def _run_job(name: str | None, at: str | None, list_jobs: bool) -> None:

@@ -12,15 +12,17 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main
-from storage.db import create_engine
+from storage.db import create_engine, session_factory
 from storage.migrate import current_revision, head_revision
-from storage.models import Person
+from storage.models import OutboxStatus, Person
+from storage.repos import unit_of_work
 from tests.conftest import REDIS_URL, fresh_pg_database
 
 ROOT = Path(__file__).parent.parent
@@ -212,3 +214,41 @@ async def test_serve_serves_on_postgresql_and_redis(tmp_path: Path) -> None:
     async with fresh_pg_database() as db:
         cfg = config(tmp_path, db_url=db, redis_url=REDIS_URL, port=port)
         await serve_until_healthy(cfg, port)
+
+
+async def test_outbox_lists_dead_pushes_and_sends_them_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = config(tmp_path)
+    db = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    assert await asyncio.to_thread(main, ["init-db", "--config", str(cfg)]) == 0
+    engine = create_engine(db)
+    try:
+        async with unit_of_work(session_factory(engine))() as store:
+            at = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+            for target in ("cid1", "cid2"):
+                row = store.outbox.add(
+                    channel="ding",
+                    target=target,
+                    is_group=True,
+                    reply={"kind": "text", "text": f"通知 {target}"},
+                    at=at,
+                )
+                row.status, row.last_error = (
+                    OutboxStatus.DEAD,
+                    "errcode 300001: token is not exist",
+                )
+    finally:
+        await engine.dispose()
+    assert await asyncio.to_thread(main, ["outbox", "list", "--config", str(cfg)]) == 0
+    listed = capsys.readouterr().out
+    assert "pending: 0" in listed
+    assert "#1 dead ding/cid1" in listed
+    assert "300001" in listed
+    assert await asyncio.to_thread(main, ["outbox", "retry", "1", "--config", str(cfg)]) == 0
+    assert "1 dead pushes will be sent again" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["outbox", "list", "--config", str(cfg)]) == 0
+    listed = capsys.readouterr().out
+    assert "pending: 1" in listed
+    assert "#1 " not in listed
+    assert "#2 dead" in listed
