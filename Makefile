@@ -29,6 +29,7 @@ fmt: install
 
 bench: install
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/fanout.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache villagebot-demo.db*

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -30,7 +30,7 @@ from bot.i18n import Translations
 from bot.message import Push, Reply, ReplyKind
 from bot.metrics import Metrics
 from bot.store import KeyValue
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, OutboxStatus
 from storage.repos import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,11 @@ class Sender(Protocol):
 
     def send_interval(self, push: Push) -> float:
         """Seconds to leave between two sends to this push's target (0: no limit)."""
+        ...
+
+    async def prepare(self, pushes: Sequence[Push]) -> None:
+        """About to send these: load what they need at once (a fan-out to 1,500 groups
+        costs one lookup, not 1,500)."""
         ...
 
     async def send(self, push: Push) -> str:
@@ -89,6 +94,39 @@ class Claimed:
         reply = Reply.model_validate(row.reply)
         push = Push(channel=row.channel, chat_id=row.target, is_group=row.is_group, reply=reply)
         return cls(row.id, push, row.attempts)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one claimed row, recorded with the others of its pass."""
+
+    row: Claimed
+    status: OutboxStatus
+    answer: str = ""
+    error: str | None = None
+    attempts: int = 0
+    not_before: datetime | None = None
+    hold_until: datetime | None = None  # nothing more to the target before then
+    sent_at: datetime | None = None
+
+    async def record(self, store: Store, token: str) -> None:
+        repo, row = store.outbox, self.row
+        if self.status is OutboxStatus.SENT:
+            assert self.sent_at is not None
+            await repo.sent(row.id, token, at=self.sent_at, answer=self.answer)
+        elif self.status is OutboxStatus.DEAD:
+            await repo.dead(row.id, token, error=self.error or "", attempts=self.attempts)
+        else:
+            assert self.not_before is not None
+            await repo.later(
+                row.id,
+                token,
+                not_before=self.not_before,
+                error=self.error,
+                attempts=self.attempts,
+            )
+        if self.hold_until is not None:
+            await repo.hold_target(row.push.channel, row.push.chat_id, self.hold_until)
 
 
 class OutboxWorker:
@@ -155,7 +193,8 @@ class OutboxWorker:
                 await asyncio.wait_for(self._wake.wait(), self._settings.poll_seconds)
 
     async def run_once(self) -> int:
-        """One pass: claim what is due and send it. Returns how many rows it claimed."""
+        """One pass: claim what is due, send it, record every outcome in one transaction.
+        Returns how many rows it claimed."""
         now = self._clock.now()
         token = uuid.uuid4().hex
         until = now + timedelta(seconds=self._settings.lease_seconds)
@@ -164,37 +203,48 @@ class OutboxWorker:
                 now=now, until=until, token=token, limit=self._settings.batch
             )
             claimed = [Claimed.of(row) for row in rows]
+            backlog = await store.outbox.backlogs(
+                {(r.push.channel, r.push.chat_id) for r in claimed}
+            )
             pending, oldest = await store.outbox.depth()
         self._metrics.outbox_pending.set(pending)
         self._metrics.outbox_oldest_seconds.set(
             (now - oldest).total_seconds() if oldest is not None else 0
         )
+        if not claimed:
+            return 0
+        for name, sender in self._senders.items():
+            pushes = [r.push for r in claimed if r.push.channel == name]
+            if pushes:
+                await sender.prepare(pushes)
         gate = asyncio.Semaphore(self._settings.concurrency)
 
-        async def one(row: Claimed) -> None:
+        async def one(row: Claimed) -> Outcome:
             async with gate:
-                await self._deliver(row, token)
+                return await self._deliver(row, token, backlog.get(_where(row), 1))
 
-        await asyncio.gather(*(one(row) for row in claimed))
+        outcomes = await asyncio.gather(*(one(row) for row in claimed))
+        async with self._uow() as store:
+            for outcome in outcomes:
+                await outcome.record(store, token)
         return len(claimed)
 
     # --- one row --------------------------------------------------------------------------
 
-    async def _deliver(self, row: Claimed, token: str) -> None:
+    async def _deliver(self, row: Claimed, token: str, backlog: int) -> Outcome:
         channel = row.push.channel
         sender = self._senders.get(channel)
         if sender is None:
-            await self._dead(row, token, f"no channel named {channel!r} is configured")
-            return
+            return self._dead(row, f"no channel named {channel!r} is configured")
         interval = sender.send_interval(row.push)
         if interval > 0:
             slot = self._kv.keys.send_slot(channel, row.push.chat_id)
             wait = await self._kv.take_slot(slot, self._clock.now().timestamp(), interval)
             if wait > 0:
                 self._metrics.outbox_throttle_waits.labels(channel).inc()
-                await self._later(row, token, wait, None, row.attempts, hold=True)
-                return
-            row = await self._merge_backlog(row, token)
+                return self._later(row, wait, None, row.attempts, hold=True)
+            if backlog >= self._settings.merge_after:
+                row = await self._merge_backlog(row, token)
         try:
             answer = await asyncio.wait_for(
                 sender.send(row.push), self._settings.send_timeout_seconds
@@ -203,65 +253,48 @@ class OutboxWorker:
             if exc.retry_after is not None:
                 log.warning("outbox %d to %s throttled: %s", row.id, channel, exc)
                 self._metrics.outbox_sends.labels(channel, "throttled").inc()
-                await self._later(row, token, exc.retry_after, str(exc), row.attempts, hold=True)
-            elif exc.permanent:
-                await self._dead(row, token, str(exc))
-            else:
-                await self._failed(row, token, str(exc))
+                return self._later(row, exc.retry_after, str(exc), row.attempts, hold=True)
+            if exc.permanent:
+                return self._dead(row, str(exc))
+            return self._failed(row, str(exc))
         except (ClientError, TimeoutError, OSError) as exc:
-            await self._failed(row, token, f"{type(exc).__name__}: {exc}")
-        else:
-            async with self._uow() as store:
-                await store.outbox.sent(row.id, token, at=self._clock.now(), answer=answer)
-                if interval > 0:
-                    await self._hold(store, row, interval)
-            self._metrics.outbox_sends.labels(channel, "sent").inc()
+            return self._failed(row, f"{type(exc).__name__}: {exc}")
+        self._metrics.outbox_sends.labels(channel, "sent").inc()
+        at = self._clock.now()
+        hold = at + timedelta(seconds=interval) if interval > 0 else None
+        return Outcome(row, OutboxStatus.SENT, answer=answer, hold_until=hold, sent_at=at)
 
-    async def _failed(self, row: Claimed, token: str, error: str) -> None:
+    def _failed(self, row: Claimed, error: str) -> Outcome:
         attempts = row.attempts + 1
         if attempts >= self._settings.max_attempts:
-            await self._dead(row, token, f"{error} (after {attempts} tries)", attempts)
-            return
+            return self._dead(row, f"{error} (after {attempts} tries)", attempts)
         log.info("outbox %d to %s failed (%s); try %d", row.id, row.push.channel, error, attempts)
         self._metrics.outbox_sends.labels(row.push.channel, "retry").inc()
         delay = min(
             self._settings.backoff_cap_seconds,
             self._settings.backoff_seconds * 2 ** (attempts - 1),
         )
-        await self._later(row, token, delay * (0.5 + self._jitter() / 2), error, attempts)
+        return self._later(row, delay * (0.5 + self._jitter() / 2), error, attempts)
 
-    async def _later(
-        self,
-        row: Claimed,
-        token: str,
-        seconds: float,
-        error: str | None,
-        attempts: int,
-        *,
-        hold: bool = False,
-    ) -> None:
+    def _later(
+        self, row: Claimed, seconds: float, error: str | None, attempts: int, *, hold: bool = False
+    ) -> Outcome:
         """Try the row again in `seconds`; `hold` keeps its whole target waiting that long."""
-        async with self._uow() as store:
-            not_before = self._clock.now() + timedelta(seconds=seconds)
-            await store.outbox.later(
-                row.id, token, not_before=not_before, error=error, attempts=attempts
-            )
-            if hold:
-                await self._hold(store, row, seconds)
+        when = self._clock.now() + timedelta(seconds=seconds)
+        return Outcome(
+            row,
+            OutboxStatus.PENDING,
+            error=error,
+            attempts=attempts,
+            not_before=when,
+            hold_until=when if hold else None,
+        )
 
-    async def _hold(self, store: Store, row: Claimed, seconds: float) -> None:
-        until = self._clock.now() + timedelta(seconds=seconds)
-        await store.outbox.hold_target(row.push.channel, row.push.chat_id, until)
-
-    async def _dead(
-        self, row: Claimed, token: str, error: str, attempts: int | None = None
-    ) -> None:
+    def _dead(self, row: Claimed, error: str, attempts: int | None = None) -> Outcome:
         log.error("outbox %d to %s/%s is a dead letter: %s", row.id, *_where(row), error)
         self._metrics.outbox_sends.labels(row.push.channel, "dead").inc()
-        async with self._uow() as store:
-            await store.outbox.dead(
-                row.id, token, error=error, attempts=row.attempts if attempts is None else attempts
-            )
+        tries = row.attempts if attempts is None else attempts
+        return Outcome(row, OutboxStatus.DEAD, error=error, attempts=tries)
 
     async def _merge_backlog(self, row: Claimed, token: str) -> Claimed:
         """A rate-limited target whose queue holds more than a few minutes of sending gets

@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import json
 import logging
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 TIMESTAMP_WINDOW_MS = 3_600_000  # DingTalk's own tolerance for its signatures
 ROBOT_INTERVAL = 3.0  # 20 messages a minute per custom robot
 ROBOT_BAN_SECONDS = 600  # what DingTalk imposes after errcode 130101
+ROBOT_CACHE_SECONDS = 60.0
 THROTTLED = 130101
 # The robot's token or signature is wrong, the group is gone, or the message is refused for
 # its content: sending it again cannot help.
@@ -89,6 +92,7 @@ class DingTalkChannel:
         self._deadline = deadline
         self._uow = uow
         self._http = http
+        self._robots: dict[str, tuple[float, str, str]] = {}  # chat -> (until, token, secret)
 
     # --- in ---------------------------------------------------------------------------
 
@@ -177,6 +181,28 @@ class DingTalkChannel:
 
     # --- out --------------------------------------------------------------------------
 
+    async def prepare(self, pushes: Sequence[Push]) -> None:
+        """Read the robots of every group about to be pushed to, in one query."""
+        now = time.monotonic()
+        wanted = {p.chat_id for p in pushes if p.is_group}
+        missing = [c for c in wanted if self._robots.get(c, (0.0,))[0] <= now]
+        if not missing:
+            return
+        async with self._uow() as store:
+            robots = await store.chats.robots(self.name, missing)
+        for chat_id in missing:
+            self._robots[chat_id] = (now + ROBOT_CACHE_SECONDS, *robots.get(chat_id, ("", "")))
+
+    async def _robot(self, chat_id: str) -> tuple[str, str]:
+        """The group's robot token and secret, read once a minute at most."""
+        cached = self._robots.get(chat_id)
+        if cached is None or cached[0] <= time.monotonic():
+            await self.prepare(
+                [Push(channel=self.name, chat_id=chat_id, is_group=True, reply=Reply())]
+            )
+            cached = self._robots[chat_id]
+        return cached[1], cached[2]
+
     def send_interval(self, push: Push) -> float:
         return ROBOT_INTERVAL if push.is_group else 0.0
 
@@ -186,14 +212,13 @@ class DingTalkChannel:
                 "1:1 pushes over DingTalk need the robot's OpenAPI, not configured yet",
                 permanent=True,
             )
-        async with self._uow() as store:
-            chat = await store.chats.by_external(self.name, push.chat_id)
-        if chat is None or not chat.robot_token:
+        token, secret = await self._robot(push.chat_id)
+        if not token:
             raise SendError(f"group chat {push.chat_id} has no robot token", permanent=True)
-        url = f"{self._settings.oapi_base}/robot/send?access_token={quote_plus(chat.robot_token)}"
-        if chat.robot_secret:
+        url = f"{self._settings.oapi_base}/robot/send?access_token={quote_plus(token)}"
+        if secret:
             timestamp = str(int(self._deps.clock.now().timestamp() * 1000))
-            url += f"&timestamp={timestamp}&sign={quote_plus(sign(chat.robot_secret, timestamp))}"
+            url += f"&timestamp={timestamp}&sign={quote_plus(sign(secret, timestamp))}"
         async with self._http.session.post(url, json=body_of(push.reply)) as resp:
             if resp.status >= 500:
                 raise SendError(f"HTTP {resp.status}")

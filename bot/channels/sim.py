@@ -10,6 +10,7 @@ import itertools
 import logging
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -214,6 +215,9 @@ class SimChannel:
 
     def send_interval(self, push: Push) -> float:
         return 0.0  # the simulator has no rate limit
+
+    async def prepare(self, pushes: Sequence[Push]) -> None:
+        return None
 
     async def send(self, push: Push) -> str:
         """A push from the outbox shows up in the chat's transcript, as on a platform."""

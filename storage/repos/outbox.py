@@ -141,6 +141,21 @@ class OutboxRepo:
             .execution_options(synchronize_session=False)
         )
 
+    async def backlogs(self, targets: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """How many rows wait for each of these (channel, target)s."""
+        if not targets:
+            return {}
+        stmt = (
+            select(OutboxMessage.channel, OutboxMessage.target, func.count())
+            .where(
+                OutboxMessage.status == PENDING,
+                OutboxMessage.target.in_({t for _, t in targets}),
+            )
+            .group_by(OutboxMessage.channel, OutboxMessage.target)
+        )
+        rows = (await self._s.execute(stmt)).all()
+        return {(c, t): int(n) for c, t, n in rows if (c, t) in targets}
+
     async def queued_behind(self, channel: str, target: str) -> Sequence[OutboxMessage]:
         """The pending rows of one target, oldest first (for merging a backlog)."""
         stmt = (

@@ -128,6 +128,15 @@ class ChatRepo:
         )
         return (await self._s.scalars(stmt)).first()
 
+    async def robots(
+        self, channel: str, external_ids: Sequence[str]
+    ) -> dict[str, tuple[str, str]]:
+        """The push robot (token, secret) of each of these group chats that has one."""
+        stmt = select(GroupChat.external_id, GroupChat.robot_token, GroupChat.robot_secret).where(
+            GroupChat.channel == channel, GroupChat.external_id.in_(external_ids)
+        )
+        return {e: (t, s) for e, t, s in (await self._s.execute(stmt)).all()}
+
     async def of_channel(self, channel: str) -> Sequence[GroupChat]:
         stmt = select(GroupChat).where(GroupChat.channel == channel).order_by(GroupChat.id)
         return (await self._s.scalars(stmt)).all()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +34,11 @@ class Robot:
     throttled: int = 0  # how many times it answered 130101
     fail_next: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
+    def out_of_order(self) -> int:
+        """Messages numbered "… #k" that arrived after a higher number (for the bench)."""
+        numbers = [int(t.rsplit("#", 1)[1]) for t in self.texts() if "#" in t]
+        return sum(1 for a, b in itertools.pairwise(numbers) if b < a)
+
     def texts(self) -> list[str]:
         out = []
         for m in self.received:
@@ -42,8 +48,9 @@ class Robot:
 
 
 class FakeDingTalk:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, *, limit: bool = True) -> None:
         self.clock = clock
+        self.limit = limit  # False: no 20-a-minute limit (to measure raw throughput)
         self.robots: dict[str, Robot] = {}
         self.requests = 0
 
@@ -54,7 +61,18 @@ class FakeDingTalk:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/robot/send", self._send)
+        app.router.add_get("/stats", self._stats)
         return app
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "requests": self.requests,
+                "received": sum(len(r.received) for r in self.robots.values()),
+                "throttled": sum(r.throttled for r in self.robots.values()),
+                "out_of_order": sum(r.out_of_order() for r in self.robots.values()),
+            }
+        )
 
     async def _send(self, request: web.Request) -> web.Response:
         self.requests += 1
@@ -72,7 +90,7 @@ class FakeDingTalk:
             return web.json_response(_too_fast())
         while robot.sends and now - robot.sends[0] >= timedelta(minutes=1):
             robot.sends.popleft()
-        if len(robot.sends) >= PER_MINUTE:
+        if self.limit and len(robot.sends) >= PER_MINUTE:
             robot.banned_until = now + BAN
             robot.throttled += 1
             return web.json_response(_too_fast())
