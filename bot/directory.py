@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Generic, TypeVar
@@ -20,6 +21,8 @@ from sqlalchemy import Row
 from bot.store import KeyValue
 from storage.models import ChatPurpose, GroupChat, Level, OrgUnit, Role
 from storage.repos import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,8 @@ class Directory:
             chat = await store.chats.by_external(channel, external_id)
             unit = await store.org.get(chat.org_unit_id) if chat is not None else None
         found = ChatInfo.of(chat, unit) if chat is not None and unit is not None else None
+        if found is None:  # the operator needs this id to bind the group in the registry
+            log.info("group chat %s/%s is not in the registry", channel, external_id)
         await self._kv.set(key, found.dumps() if found else _UNKNOWN_CHAT, self._ttl)
         return found
 

@@ -15,14 +15,22 @@ from bot.config import BotSettings
 from bot.context import Context
 from bot.dispatcher import Dispatcher
 from bot.i18n import Translations
-from bot.message import InboundMessage, Reply
+from bot.message import InboundMessage, Push, Reply
 from bot.metrics import Metrics
 from bot.router import Command, InState, Router
 from bot.store import Keys, KeyValue, MemoryStore
 from handlers import build_router
 from storage.db import create_engine, session_factory
 from storage.importer import import_registry, read_registry
-from storage.models import Identity, InboundLog, InboundResult, OrgUnit, Role, RoleAssignment
+from storage.models import (
+    Identity,
+    InboundLog,
+    InboundResult,
+    OrgUnit,
+    OutboxMessage,
+    Role,
+    RoleAssignment,
+)
 from storage.repos import UnitOfWork, unit_of_work
 from tests.factories import message
 
@@ -51,6 +59,13 @@ def recording_router() -> tuple[Router, list[str]]:
         calls.append(msg.msg_id)
         await ctx.store.identities.bind("sim", msg.sender_id, 1, by="self", at=ctx.clock.now())
         return Reply.of_text("好")
+
+    @router.message(Command("通知大家"))
+    async def notify(msg: InboundMessage, ctx: Context) -> Reply:
+        ctx.push(Push(channel="sim", chat_id="grp", is_group=True, reply=Reply.of_text("开会")))
+        if msg.text.endswith("然后出错"):
+            raise RuntimeError("handler bug after queuing a push")
+        return Reply.of_text("已通知")
 
     @router.message(Command("开始"))
     async def start(msg: InboundMessage, ctx: Context) -> Reply:
@@ -84,7 +99,9 @@ def make_dispatcher(uow: UnitOfWork, kv: KeyValue, clock: FixedClock) -> Factory
     return make
 
 
-async def rows(uow: UnitOfWork, model: type[InboundLog] | type[Identity]) -> int:
+async def rows(
+    uow: UnitOfWork, model: type[InboundLog] | type[Identity] | type[OutboxMessage]
+) -> int:
     async with uow() as store:
         return int(await store.session.scalar(select(func.count()).select_from(model)) or 0)
 
@@ -307,3 +324,20 @@ async def test_registry_changes_reach_the_bot_within_the_directory_ttl(
     clock.advance(61)
     after = await dispatcher.feed(message("干部功能", sender="wxy"))
     assert after.replies == (Reply.of_text("干部好"),)
+
+
+async def test_a_push_is_queued_only_when_the_handler_commits(
+    make_dispatcher: Factory, uow: UnitOfWork
+) -> None:
+    router, _ = recording_router()
+    dispatcher = make_dispatcher(router)
+    woken: list[bool] = []
+    dispatcher.on_push = lambda: woken.append(True)
+    ok = await dispatcher.feed(message("通知大家", sender="cadre"))
+    assert ok.replies == (Reply.of_text("已通知"),)
+    assert await rows(uow, OutboxMessage) == 1
+    assert woken == [True]  # the worker is told at once, not at its next poll
+    failed = await dispatcher.feed(message("通知大家然后出错", sender="cadre"))
+    assert failed.result == "error"
+    assert await rows(uow, OutboxMessage) == 1  # the failed handler's push went with it
+    assert woken == [True]

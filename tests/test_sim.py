@@ -12,6 +12,8 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import Services
 from bot.i18n import Translations
+from bot.message import Push, Reply
+from bot.outbox import enqueue
 from tests.sim_support import enroll, say
 
 ZH = Translations().for_locale("zh_CN")
@@ -123,3 +125,23 @@ async def test_bad_requests_get_400(client: Client) -> None:
     assert empty.status == 400
     assert (await client.get("/sim/api/transcript", params={"after": "x"})).status == 400
     assert (await client.get("/sim/media/..%2Fsecret")).status == 404
+
+
+async def test_pushes_from_the_outbox_show_up_in_the_chat(
+    client: Client, services: Services, registry: None
+) -> None:
+    async with services.uow() as store:
+        notice = Push(
+            channel="sim",
+            chat_id="g-v1-cadres",
+            is_group=True,
+            reply=Reply.of_text("明天上午九点在村委会开会"),
+        )
+        enqueue(store, notice, services.clock.now(), "notice")
+    await services.outbox.run_once()
+    shown = await transcript(client, chat="g-v1-cadres")
+    assert [(e["direction"], e["sender"], e["text"]) for e in shown][-1] == (
+        "out",
+        "bot",
+        "明天上午九点在村委会开会",
+    )
