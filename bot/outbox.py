@@ -180,17 +180,23 @@ class OutboxWorker:
         self._wake.set()
 
     async def _run(self) -> None:
+        failures = 0
         while not self._stopping:
+            pause = self._settings.poll_seconds
             try:
                 busy = await self.run_once()
+                failures = 0
             except Exception:
-                log.exception("outbox pass failed; trying again shortly")
+                # The database is down, most likely: say so, then wait longer each time.
+                failures += 1
+                pause = min(60.0, self._settings.poll_seconds * 2**failures)
+                log.exception("outbox pass failed; trying again in %.0f s", pause)
                 busy = 0
             if busy or self._stopping:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._settings.poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), pause)
 
     async def run_once(self) -> int:
         """One pass: claim what is due, send it, record every outcome in one transaction.

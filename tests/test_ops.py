@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import create_app
 from bot.clock import FixedClock
-from bot.config import Settings
+from bot.config import OutboxSettings, Settings
 from tests.conftest import make_settings
 from tests.sim_support import say
 
@@ -31,6 +31,8 @@ async def test_unhealthy_names_what_is_down(
         "vbtest:down",
         tmp_path / "media",
     )
+    # no outbox worker racing the health check for the one (failing) SQLite connection
+    settings = settings.model_copy(update={"outbox": OutboxSettings(enabled=False)})
     client = await aiohttp_client(create_app(settings, clock))
     resp = await client.get("/healthz")
     assert resp.status == 503
