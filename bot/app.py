@@ -17,12 +17,15 @@ from bot.channels.base import Channel, ChannelDeps
 from bot.channels.dingtalk import DingTalkChannel
 from bot.channels.sim import SimChannel
 from bot.channels.wechat import WeChatChannel
+from bot.channels.wecom import WeComBotChannel, WeComChannel
 from bot.clock import Clock, SystemClock
 from bot.config import (
     DingTalkChannelSettings,
     Settings,
     SimChannelSettings,
     WeChatChannelSettings,
+    WeComBotChannelSettings,
+    WeComChannelSettings,
 )
 from bot.dispatcher import Dispatcher
 from bot.http import Http
@@ -86,6 +89,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         elif isinstance(cfg, DingTalkChannelSettings):
             ding = DingTalkChannel(cfg, deps, deadline, uow, http)
             channels[cfg.name] = senders[cfg.name] = ding
+        elif isinstance(cfg, WeComChannelSettings):
+            wecom = WeComChannel(cfg, deps, deadline, uow, http)
+            channels[cfg.name] = senders[cfg.name] = wecom
+        elif isinstance(cfg, WeComBotChannelSettings):
+            bot = WeComBotChannel(cfg, deps, deadline, uow, http)
+            channels[cfg.name] = senders[cfg.name] = bot
         elif isinstance(cfg, SimChannelSettings):
             sim = SimChannel(cfg.name, deps, uow, media)
             channels[cfg.name] = senders[cfg.name] = sim

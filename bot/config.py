@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -138,13 +139,47 @@ class DingTalkChannelSettings(Section):
     oapi_base: str = "https://oapi.dingtalk.com"  # the custom robots' send API
 
 
+def _aes_key(key: str) -> str:
+    if len(key) != 43:
+        raise ValueError("must be exactly 43 characters (WeCom always encrypts)")
+    return key
+
+
+class WeComChannelSettings(Section):
+    """A WeCom self-built app: 1:1 chats with staff (its callback), and group pushes through
+    each group chat's group robot (its webhook key is stored with the group chat)."""
+
+    type: Literal["wecom"]
+    name: ChannelName
+    corp_id: str = Field(min_length=1)
+    agent_id: int = 0
+    secret: str = ""
+    token: str = Field(min_length=3, max_length=32)
+    encoding_aes_key: Annotated[str, AfterValidator(_aes_key)]
+    api_base: str = "https://qyapi.weixin.qq.com"
+
+
+class WeComBotChannelSettings(Section):
+    """A WeCom smart robot: @mentions in group chats, as encrypted JSON."""
+
+    type: Literal["wecom_bot"]
+    name: ChannelName
+    token: str = Field(min_length=3, max_length=32)
+    encoding_aes_key: Annotated[str, AfterValidator(_aes_key)]
+    api_base: str = "https://qyapi.weixin.qq.com"
+
+
 class SimChannelSettings(Section):
     type: Literal["sim"]
     name: ChannelName = "sim"
 
 
 ChannelSettings = Annotated[
-    WeChatChannelSettings | DingTalkChannelSettings | SimChannelSettings,
+    WeChatChannelSettings
+    | DingTalkChannelSettings
+    | WeComChannelSettings
+    | WeComBotChannelSettings
+    | SimChannelSettings,
     Field(discriminator="type"),
 ]
 
@@ -216,7 +251,7 @@ def describe_errors(exc: ValidationError) -> str:
     for err in exc.errors():
         loc = [str(part) for part in err["loc"]]
         # a discriminated union adds the tag as a path element: channels.0.wechat.token
-        loc = [p for p in loc if p not in ("wechat", "dingtalk", "sim")]
+        loc = [p for p in loc if p not in ("wechat", "dingtalk", "wecom", "wecom_bot", "sim")]
         key = ".".join(loc) or "(top level)"
         env = ENV_PREFIX + "__".join(p.upper() for p in loc) if loc else ""
         hint = f" (environment: {env})" if env and loc[0] != "channels" else ""

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import logging
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +22,7 @@ from urllib.parse import quote_plus
 from aiohttp import ClientResponseError, web
 
 from bot.channels.base import ChannelDeps, deliver, reject
+from bot.channels.robots import RobotBook
 from bot.config import DingTalkChannelSettings
 from bot.http import Http
 from bot.message import InboundMessage, Kind, MediaRef, Push, Reply, ReplyKind
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 TIMESTAMP_WINDOW_MS = 3_600_000  # DingTalk's own tolerance for its signatures
 ROBOT_INTERVAL = 3.0  # 20 messages a minute per custom robot
 ROBOT_BAN_SECONDS = 600  # what DingTalk imposes after errcode 130101
-ROBOT_CACHE_SECONDS = 60.0
 THROTTLED = 130101
 # The robot's token or signature is wrong, the group is gone, or the message is refused for
 # its content: sending it again cannot help.
@@ -90,9 +89,8 @@ class DingTalkChannel:
         self._settings = settings
         self._deps = deps
         self._deadline = deadline
-        self._uow = uow
         self._http = http
-        self._robots: dict[str, tuple[float, str, str]] = {}  # chat -> (until, token, secret)
+        self._robots = RobotBook(uow, settings.name)
 
     # --- in ---------------------------------------------------------------------------
 
@@ -182,26 +180,7 @@ class DingTalkChannel:
     # --- out --------------------------------------------------------------------------
 
     async def prepare(self, pushes: Sequence[Push]) -> None:
-        """Read the robots of every group about to be pushed to, in one query."""
-        now = time.monotonic()
-        wanted = {p.chat_id for p in pushes if p.is_group}
-        missing = [c for c in wanted if self._robots.get(c, (0.0,))[0] <= now]
-        if not missing:
-            return
-        async with self._uow() as store:
-            robots = await store.chats.robots(self.name, missing)
-        for chat_id in missing:
-            self._robots[chat_id] = (now + ROBOT_CACHE_SECONDS, *robots.get(chat_id, ("", "")))
-
-    async def _robot(self, chat_id: str) -> tuple[str, str]:
-        """The group's robot token and secret, read once a minute at most."""
-        cached = self._robots.get(chat_id)
-        if cached is None or cached[0] <= time.monotonic():
-            await self.prepare(
-                [Push(channel=self.name, chat_id=chat_id, is_group=True, reply=Reply())]
-            )
-            cached = self._robots[chat_id]
-        return cached[1], cached[2]
+        await self._robots.prepare(pushes)
 
     def send_interval(self, push: Push) -> float:
         return ROBOT_INTERVAL if push.is_group else 0.0
@@ -212,7 +191,7 @@ class DingTalkChannel:
                 "1:1 pushes over DingTalk need the robot's OpenAPI, not configured yet",
                 permanent=True,
             )
-        token, secret = await self._robot(push.chat_id)
+        token, secret = await self._robots.robot(push.chat_id)
         if not token:
             raise SendError(f"group chat {push.chat_id} has no robot token", permanent=True)
         url = f"{self._settings.oapi_base}/robot/send?access_token={quote_plus(token)}"

@@ -106,7 +106,7 @@ class WeChatChannel:
         if self._crypto is None:
             log.error("channel %s got an AES message: set its encoding_aes_key", self.name)
             raise ValueError("safe mode is not configured")
-        encrypted = _fields(body).get("Encrypt")
+        encrypted = fields(body).get("Encrypt")
         if not encrypted:
             raise ValueError("Encrypt missing")
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
@@ -123,7 +123,7 @@ class WeChatChannel:
         return plain
 
     def _parse(self, xml: str) -> tuple[Any, InboundMessage] | None:
-        _fields(xml.encode())  # refuses DTDs, entities and malformed XML before wechatpy reads it
+        fields(xml.encode())  # refuses DTDs, entities and malformed XML before wechatpy reads it
         try:
             wmsg = parse_message(xml)
         except Exception as exc:
@@ -137,49 +137,62 @@ class WeChatChannel:
         return None if msg is None else (wmsg, msg)
 
     def _to_inbound(self, wmsg: Any, xml: str) -> InboundMessage | None:
-        common: dict[str, Any] = {
-            "channel": self.name,
-            "chat_id": wmsg.source,
-            "sender_id": wmsg.source,
-            "time": datetime.fromtimestamp(int(wmsg.time), UTC),
-            "raw": {"xml": xml},
-        }
-        msg_id = str(wmsg.id) if wmsg.id else f"{wmsg.source}:{wmsg.time}"
-        common["msg_id"] = msg_id
-        match wmsg.type:
-            case "text":
-                return InboundMessage(kind=Kind.TEXT, text=wmsg.content or "", **common)
-            case "image":
-                media = MediaRef(media_id=wmsg.media_id or "", url=wmsg.image or "")
-                return InboundMessage(kind=Kind.IMAGE, media=media, **common)
-            case "voice":
-                text = wmsg.recognition or ""
-                media = MediaRef(media_id=wmsg.media_id or "")
-                return InboundMessage(kind=Kind.VOICE, text=text, media=media, **common)
-            case "location":
-                lat, lon = wmsg.location
-                place = Location(latitude=float(lat), longitude=float(lon), label=wmsg.label or "")
-                return InboundMessage(kind=Kind.LOCATION, location=place, **common)
-            case "event":
-                return InboundMessage(kind=Kind.EVENT, event=wmsg.event, **common)
-        log.info("channel %s ignores %s messages", self.name, wmsg.type)
-        return None
+        return to_inbound(self.name, wmsg, xml)
 
     def _render(
         self, replies: tuple[Reply, ...], wmsg: Any, query: Any, safe_mode: bool
     ) -> web.Response:
-        texts = [r.text for r in replies if r.text]
-        if not texts:
+        xml = reply_xml(replies, wmsg, TextReply)
+        if xml is None:
             return web.Response(text="success")  # WeChat's "nothing to say": no retry
-        content = cdata_safe(clip("\n\n".join(texts)))
-        xml = TextReply(message=wmsg, content=content).render()
         if safe_mode and self._crypto is not None:
             now = str(int(self._deps.clock.now().timestamp()))
             xml = self._crypto.encrypt_message(xml, secrets.token_hex(8), now)
         return web.Response(text=xml, content_type="application/xml")
 
 
-def _fields(body: bytes) -> dict[str, str]:
+def to_inbound(channel: str, wmsg: Any, xml: str) -> InboundMessage | None:
+    """The channel-neutral message of a parsed WeChat or WeCom message (the same fields)."""
+    common: dict[str, Any] = {
+        "channel": channel,
+        "chat_id": wmsg.source,
+        "sender_id": wmsg.source,
+        "time": datetime.fromtimestamp(int(wmsg.time), UTC),
+        "raw": {"xml": xml},
+    }
+    msg_id = str(wmsg.id) if wmsg.id else f"{wmsg.source}:{wmsg.time}"
+    common["msg_id"] = msg_id
+    match wmsg.type:
+        case "text":
+            return InboundMessage(kind=Kind.TEXT, text=wmsg.content or "", **common)
+        case "image":
+            media = MediaRef(media_id=wmsg.media_id or "", url=wmsg.image or "")
+            return InboundMessage(kind=Kind.IMAGE, media=media, **common)
+        case "voice":
+            text = wmsg.recognition or ""
+            media = MediaRef(media_id=wmsg.media_id or "")
+            return InboundMessage(kind=Kind.VOICE, text=text, media=media, **common)
+        case "location":
+            lat, lon = wmsg.location
+            place = Location(latitude=float(lat), longitude=float(lon), label=wmsg.label or "")
+            return InboundMessage(kind=Kind.LOCATION, location=place, **common)
+        case "event":
+            return InboundMessage(kind=Kind.EVENT, event=wmsg.event, **common)
+    log.info("channel %s ignores %s messages", channel, wmsg.type)
+    return None
+
+
+def reply_xml(replies: tuple[Reply, ...], wmsg: Any, reply_class: Any) -> str | None:
+    """The passive text reply (None: nothing to say), CDATA-safe and clipped."""
+    texts = [r.text for r in replies if r.text]
+    if not texts:
+        return None
+    content = cdata_safe(clip("\n\n".join(texts)))
+    xml: str = reply_class(message=wmsg, content=content).render()
+    return xml
+
+
+def fields(body: bytes) -> dict[str, str]:
     """The children of a flat <xml> document, parsed with DTDs and entities forbidden."""
     try:
         root = SafeET.fromstring(body, forbid_dtd=True)

@@ -1,0 +1,332 @@
+"""WeCom: the self-built app (1:1 with staff), the smart robot (@mentions in groups), and
+group pushes through each group chat's group robot webhook.
+
+Both callbacks are AES-encrypted (WeChat's scheme; the receive id is the corp id for the
+app and "" for the smart robot). The msg_signature is checked in constant time, within five
+minutes of our clock, before anything is decrypted; the URL check is answered at once. Group
+robots take 20 messages a minute and have no signature: their key is the credential, and is
+never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote_plus
+
+from aiohttp import web
+from wechatpy.enterprise import parse_message
+from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.enterprise.replies import TextReply
+
+from bot.channels.base import ChannelDeps, deliver, reject
+from bot.channels.robots import RobotBook
+from bot.channels.wechat import TIMESTAMP_WINDOW, fields, reply_xml, signature, to_inbound
+from bot.config import WeComBotChannelSettings, WeComChannelSettings
+from bot.http import Http
+from bot.message import InboundMessage, Kind, Push, Reply, ReplyKind
+from bot.outbox import SendError
+from storage.repos import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+ROBOT_INTERVAL = 3.0  # 20 messages a minute per group robot
+THROTTLED = {45009, 45033}  # "api freq out of limit" and its kin: wait, then send again
+THROTTLE_WAIT = 60.0
+IMAGE_MAX_BYTES = 2 * 1024 * 1024
+MARKDOWN_MAX_BYTES = 4096
+TEXT_MAX_BYTES = 2048
+# The key is wrong or the robot was removed, or the message is refused for its content.
+PERMANENT = {93000, 93004, 93008, 40008, 44004, 40058}
+
+
+class Envelope:
+    """WeCom's encrypted envelope: check the msg_signature, decrypt, and encrypt replies."""
+
+    def __init__(self, token: str, aes_key: str, receive_id: str, deps: ChannelDeps) -> None:
+        self._token = token
+        self._crypto = WeChatCrypto(token, aes_key, receive_id)
+        self._deps = deps
+
+    def problem(self, query: Any, encrypted: str) -> str:
+        """Why this request is not genuine, or "" when it is."""
+        sig, timestamp, nonce = (query.get(k, "") for k in ("msg_signature", "timestamp", "nonce"))
+        if not (sig and timestamp and nonce and encrypted):
+            return "signature missing"
+        expected = signature(self._token, timestamp, nonce, encrypted)
+        if not hmac.compare_digest(expected, sig.lower()):
+            return "bad msg_signature"
+        try:
+            skew = abs(self._deps.clock.now().timestamp() - int(timestamp))
+        except ValueError:
+            return "bad timestamp"
+        return "stale timestamp" if skew > TIMESTAMP_WINDOW else ""
+
+    def decrypt(self, encrypted: str, query: Any) -> str:
+        """The plaintext of a signed envelope; ValueError when it cannot be opened (a wrong
+        key surfaces from wechatpy as UnicodeDecodeError and the like)."""
+        try:
+            plain: str = self._crypto.decrypt_message(
+                {"Encrypt": encrypted},
+                query.get("msg_signature", "").lower(),
+                query.get("timestamp", ""),
+                query.get("nonce", ""),
+            )
+        except Exception as exc:
+            raise ValueError("cannot decrypt: check encoding_aes_key and corp_id") from exc
+        return plain
+
+    def echo(self, query: Any) -> web.Response | None:
+        """The URL check: the decrypted echostr, at once; None when the request is not one."""
+        echostr = query.get("echostr")
+        if echostr is None:
+            return None
+        plain = self.decrypt(echostr, query)
+        return web.Response(text=plain)
+
+    def seal(self, plain: str) -> dict[str, str]:
+        """An encrypted reply's fields: encrypt, msgsignature, timestamp, nonce."""
+        nonce, timestamp = secrets.token_hex(8), str(int(self._deps.clock.now().timestamp()))
+        sealed = fields(self._crypto.encrypt_message(plain, nonce, timestamp).encode())
+        return {
+            "encrypt": sealed["Encrypt"],
+            "msgsignature": sealed["MsgSignature"],
+            "timestamp": sealed["TimeStamp"],
+            "nonce": sealed["Nonce"],
+        }
+
+
+def robot_body(reply: Reply, image: bytes | None = None) -> dict[str, Any]:
+    """A group robot message: text (mentions as mentioned_list), markdown (<@userid>) or an
+    image (base64 + md5 of the raw bytes)."""
+    if image is not None:
+        return {
+            "msgtype": "image",
+            "image": {
+                "base64": base64.b64encode(image).decode(),
+                "md5": hashlib.md5(image).hexdigest(),
+            },
+        }
+    if reply.kind is ReplyKind.MARKDOWN:
+        mentions = "".join(f"<@{m}>" for m in reply.mentions)
+        content = _clip(reply.text + (f"\n{mentions}" if mentions else ""), MARKDOWN_MAX_BYTES)
+        return {"msgtype": "markdown", "markdown": {"content": content}}
+    text: dict[str, Any] = {"content": _clip(reply.text, TEXT_MAX_BYTES)}
+    if reply.mentions:
+        text["mentioned_list"] = list(reply.mentions)
+    return {"msgtype": "text", "text": text}
+
+
+def _clip(text: str, limit: int) -> str:
+    raw = text.encode()
+    return text if len(raw) <= limit else raw[: limit - 3].decode(errors="ignore") + "…"
+
+
+class GroupRobots:
+    """Pushes into group chats through their group robot webhooks."""
+
+    def __init__(self, channel: str, api_base: str, uow: UnitOfWork, http: Http) -> None:
+        self._channel = channel
+        self._api_base = api_base
+        self._book = RobotBook(uow, channel)
+        self._http = http
+
+    async def prepare(self, pushes: Sequence[Push]) -> None:
+        await self._book.prepare(pushes)
+
+    async def send(self, push: Push, image: bytes | None = None) -> str:
+        key, _ = await self._book.robot(push.chat_id)
+        if not key:
+            raise SendError(f"group chat {push.chat_id} has no robot key", permanent=True)
+        if image is not None and len(image) > IMAGE_MAX_BYTES:
+            raise SendError("image over the group robot's 2 MB", permanent=True)
+        url = f"{self._api_base}/cgi-bin/webhook/send?key={quote_plus(key)}"
+        async with self._http.session.post(url, json=robot_body(push.reply, image)) as resp:
+            if resp.status >= 500:
+                raise SendError(f"HTTP {resp.status}")
+            if resp.status >= 400:
+                raise SendError(f"HTTP {resp.status}", permanent=True)
+            try:
+                answer = await resp.json(content_type=None)
+            except ValueError as exc:
+                raise SendError(f"unreadable answer: {exc}") from exc
+        code = int(answer.get("errcode", -1)) if isinstance(answer, dict) else -1
+        reason = f"errcode {code}: {answer.get('errmsg', '') if isinstance(answer, dict) else ''}"
+        if code == 0:
+            return reason
+        if code in THROTTLED:
+            raise SendError(reason, retry_after=THROTTLE_WAIT)
+        raise SendError(reason, permanent=code in PERMANENT)
+
+
+class WeComChannel:
+    """The self-built app: its callback (1:1 with staff); group pushes via group robots."""
+
+    def __init__(
+        self,
+        settings: WeComChannelSettings,
+        deps: ChannelDeps,
+        deadline: float,
+        uow: UnitOfWork,
+        http: Http,
+    ) -> None:
+        self.name = settings.name
+        self._deps = deps
+        self._deadline = deadline
+        self._envelope = Envelope(
+            settings.token, settings.encoding_aes_key, settings.corp_id, deps
+        )
+        self._robots = GroupRobots(settings.name, settings.api_base, uow, http)
+
+    async def callback(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
+        if request.method == "GET":
+            problem = self._envelope.problem(query, query.get("echostr", ""))
+            if problem:
+                return reject(self._deps, self.name, 403, problem)
+            try:
+                echoed = self._envelope.echo(query)
+            except ValueError as exc:
+                return reject(self._deps, self.name, 400, str(exc))
+            return echoed or reject(self._deps, self.name, 400, "echostr missing")
+        try:
+            encrypted = fields(await request.read()).get("Encrypt", "")
+        except ValueError as exc:
+            return reject(self._deps, self.name, 400, str(exc))
+        problem = self._envelope.problem(query, encrypted)
+        if problem:
+            return reject(self._deps, self.name, 403, problem)
+        try:
+            xml = self._envelope.decrypt(encrypted, query)
+            fields(xml.encode())  # no DTDs, no entities, well-formed, before wechatpy reads it
+            wmsg = parse_message(xml)
+            msg = to_inbound(self.name, wmsg, xml)
+        except (ValueError, TypeError, KeyError, ArithmeticError, OSError) as exc:
+            return reject(self._deps, self.name, 400, f"not a WeCom message: {exc}")
+        if msg is None:
+            return web.Response(text="")
+        replies = await deliver(self._deps, msg, self._deadline)
+        reply = reply_xml(replies, wmsg, TextReply)
+        if reply is None:
+            return web.Response(text="")  # an empty 200: accepted, nothing to say
+        sealed = self._envelope.seal(reply)
+        body = (
+            f"<xml><Encrypt><![CDATA[{sealed['encrypt']}]]></Encrypt>"
+            f"<MsgSignature><![CDATA[{sealed['msgsignature']}]]></MsgSignature>"
+            f"<TimeStamp>{sealed['timestamp']}</TimeStamp>"
+            f"<Nonce><![CDATA[{sealed['nonce']}]]></Nonce></xml>"
+        )
+        return web.Response(text=body, content_type="application/xml")
+
+    def send_interval(self, push: Push) -> float:
+        return ROBOT_INTERVAL if push.is_group else 0.0
+
+    async def prepare(self, pushes: Sequence[Push]) -> None:
+        await self._robots.prepare(pushes)
+
+    async def send(self, push: Push) -> str:
+        if not push.is_group:
+            raise SendError(
+                "1:1 pushes over the WeCom app (message/send) are not built yet", permanent=True
+            )
+        return await self._robots.send(push)
+
+
+class WeComBotChannel:
+    """The smart robot: group @mentions as encrypted JSON, answered passively."""
+
+    def __init__(
+        self,
+        settings: WeComBotChannelSettings,
+        deps: ChannelDeps,
+        deadline: float,
+        uow: UnitOfWork,
+        http: Http,
+    ) -> None:
+        self.name = settings.name
+        self._deps = deps
+        self._deadline = deadline
+        self._envelope = Envelope(settings.token, settings.encoding_aes_key, "", deps)
+        self._robots = GroupRobots(settings.name, settings.api_base, uow, http)
+
+    async def callback(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
+        if request.method == "GET":
+            problem = self._envelope.problem(query, query.get("echostr", ""))
+            if problem:
+                return reject(self._deps, self.name, 403, problem)
+            try:
+                echoed = self._envelope.echo(query)
+            except ValueError as exc:
+                return reject(self._deps, self.name, 400, str(exc))
+            return echoed or reject(self._deps, self.name, 400, "echostr missing")
+        try:
+            envelope = json.loads(await request.read())
+            encrypted = str(envelope["encrypt"]) if isinstance(envelope, dict) else ""
+        except (ValueError, KeyError) as exc:
+            return reject(self._deps, self.name, 400, f"not a smart-robot callback: {exc}")
+        problem = self._envelope.problem(query, encrypted)
+        if problem:
+            return reject(self._deps, self.name, 403, problem)
+        try:
+            msg = self.parse(json.loads(self._envelope.decrypt(encrypted, query)))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return reject(self._deps, self.name, 400, f"not a smart-robot message: {exc}")
+        if msg is None:
+            return web.Response(text="")
+        replies = await deliver(self._deps, msg, self._deadline)
+        texts = [r.text for r in replies if r.text]
+        if not texts:
+            return web.Response(text="")
+        plain = json.dumps(
+            {"msgtype": "text", "text": {"content": "\n\n".join(texts)}}, ensure_ascii=False
+        )
+        return web.json_response(self._envelope.seal(plain))
+
+    def parse(self, data: Any) -> InboundMessage | None:
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        msgtype = str(data["msgtype"])
+        is_group = data.get("chattype") == "group"
+        sender = str(data["from"]["userid"])
+        if msgtype == "text":
+            text = str(data["text"]["content"]).strip()
+            if is_group and text.startswith("@"):  # "@VillageBot 停水通知": drop the mention
+                text = text.split(maxsplit=1)[1] if " " in text else ""
+        elif msgtype == "mixed":
+            items = data["mixed"]["msg_item"]
+            text = " ".join(
+                str(i["text"]["content"]) for i in items if i.get("msgtype") == "text"
+            ).strip()
+        else:
+            log.info("channel %s: %s messages are not taken", self.name, msgtype)
+            return None
+        return InboundMessage(
+            channel=self.name,
+            msg_id=str(data["msgid"]),
+            chat_id=str(data["chatid"]) if is_group else sender,
+            is_group=is_group,
+            sender_id=sender,
+            kind=Kind.TEXT,
+            text=text,
+            mentioned=is_group,  # in a group only @mentions reach a smart robot
+            time=self._deps.clock.now(),  # the callback carries no time of its own
+            raw=data,
+        )
+
+    def send_interval(self, push: Push) -> float:
+        return ROBOT_INTERVAL if push.is_group else 0.0
+
+    async def prepare(self, pushes: Sequence[Push]) -> None:
+        await self._robots.prepare(pushes)
+
+    async def send(self, push: Push) -> str:
+        if not push.is_group:
+            raise SendError("a smart robot pushes only into group chats", permanent=True)
+        return await self._robots.send(push)

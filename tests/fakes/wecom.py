@@ -1,0 +1,73 @@
+"""A local WeCom group robot webhook, as documented: a key, 20 messages a minute, errcodes."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import Clock
+
+PER_MINUTE = 20
+
+
+@dataclass
+class GroupRobot:
+    key: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+    sends: deque[datetime] = field(default_factory=deque)
+    throttled: int = 0
+
+
+class FakeWeCom:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.robots: dict[str, GroupRobot] = {}
+
+    def robot(self, key: str) -> GroupRobot:
+        self.robots[key] = GroupRobot(key)
+        return self.robots[key]
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app.router.add_post("/cgi-bin/webhook/send", self._send)
+        return app
+
+    async def _send(self, request: web.Request) -> web.Response:
+        robot = self.robots.get(request.query.get("key", ""))
+        if robot is None:
+            return web.json_response({"errcode": 93000, "errmsg": "invalid webhook url"})
+        now = self.clock.now()
+        while robot.sends and now - robot.sends[0] >= timedelta(minutes=1):
+            robot.sends.popleft()
+        if len(robot.sends) >= PER_MINUTE:
+            robot.throttled += 1
+            return web.json_response({"errcode": 45009, "errmsg": "api freq out of limit"})
+        message = await request.json()
+        problem = _problem(message)
+        if problem:
+            return web.json_response({"errcode": 40008, "errmsg": problem})
+        robot.sends.append(now)
+        robot.received.append(message)
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
+def _problem(message: dict[str, Any]) -> str:
+    kind = message.get("msgtype")
+    if kind == "text":
+        content = message["text"]["content"]
+        return "content exceed max length" if len(content.encode()) > 2048 else ""
+    if kind == "markdown":
+        content = message["markdown"]["content"]
+        return "content exceed max length" if len(content.encode()) > 4096 else ""
+    if kind == "image":
+        raw = base64.b64decode(message["image"]["base64"])
+        if len(raw) > 2 * 1024 * 1024:
+            return "image too large"
+        return "" if hashlib.md5(raw).hexdigest() == message["image"]["md5"] else "md5 mismatch"
+    return "invalid message type"
