@@ -85,7 +85,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     deadline = settings.bot.reply_deadline_seconds
     for cfg in settings.channels:
         if isinstance(cfg, WeChatChannelSettings):
-            channels[cfg.name] = WeChatChannel(cfg, deps, deadline)
+            oa = WeChatChannel(cfg, deps, deadline, kv, http)
+            channels[cfg.name] = senders[cfg.name] = oa
         elif isinstance(cfg, DingTalkChannelSettings):
             ding = DingTalkChannel(cfg, deps, deadline, uow, http)
             channels[cfg.name] = senders[cfg.name] = ding

@@ -37,6 +37,9 @@ class Keys:
     def chat(self, channel: str, chat_id: str) -> str:
         return f"{self.prefix}:chat:{channel}:{chat_id}"
 
+    def token(self, channel: str) -> str:
+        return f"{self.prefix}:token:{channel}"
+
     def send_slot(self, channel: str, target: str) -> str:
         return f"{self.prefix}:sendslot:{channel}:{target}"
 

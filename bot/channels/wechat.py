@@ -9,22 +9,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote_plus
 from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as SafeET
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from defusedxml import DefusedXmlException
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import TextReply
 
 from bot.channels.base import ChannelDeps, deliver, reject
+from bot.channels.tokens import AccessToken
 from bot.config import WeChatChannelSettings
-from bot.message import InboundMessage, Kind, Location, MediaRef, Reply
+from bot.http import Http
+from bot.message import InboundMessage, Kind, Location, MediaRef, Push, Reply
+from bot.outbox import SendError
+from bot.store import KeyValue
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +58,19 @@ def clip(text: str, limit: int = REPLY_MAX_BYTES) -> str:
 
 class WeChatChannel:
     def __init__(
-        self, settings: WeChatChannelSettings, deps: ChannelDeps, deadline: float
+        self,
+        settings: WeChatChannelSettings,
+        deps: ChannelDeps,
+        deadline: float,
+        kv: KeyValue,
+        http: Http,
     ) -> None:
         self.name = settings.name
         self._settings = settings
         self._deps = deps
         self._deadline = deadline
+        self._http = http
+        self._token = AccessToken(kv, settings.name, self._fetch_token)
         self._crypto = (
             WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id)
             if settings.encoding_aes_key
@@ -139,6 +153,64 @@ class WeChatChannel:
     def _to_inbound(self, wmsg: Any, xml: str) -> InboundMessage | None:
         return to_inbound(self.name, wmsg, xml)
 
+    def send_interval(self, push: Push) -> float:
+        return 0.0  # per-user quotas, not a rate: see NOT_REACHABLE
+
+    async def prepare(self, pushes: Sequence[Push]) -> None:
+        return None
+
+    async def send(self, push: Push) -> str:
+        """A customer-service message: only to a villager who wrote within 48 hours, at
+        most 5 per message of theirs (an Official Account cannot push at will)."""
+        if push.is_group:
+            raise SendError("an Official Account has no group chats", permanent=True)
+        body = {
+            "touser": push.chat_id,
+            "msgtype": "text",
+            "text": {"content": clip(push.reply.text)},
+        }
+        for attempt in (1, 2):
+            token = await self._token.get()
+            answer = await self._api("/cgi-bin/message/custom/send", token, body)
+            code = int(answer.get("errcode", 0))
+            reason = f"errcode {code}: {answer.get('errmsg', '')}"
+            if code == 0:
+                return reason
+            if code in TOKEN_INVALID and attempt == 1:
+                await self._token.invalidate(token)
+                continue
+            if code == API_LIMITED:
+                raise SendError(reason, retry_after=60)
+            raise SendError(reason, permanent=code in NOT_REACHABLE or code in TOKEN_INVALID)
+        raise AssertionError("unreachable")
+
+    async def _api(self, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        url = f"{self._settings.api_base}{path}?access_token={quote_plus(token)}"
+        data = json.dumps(body, ensure_ascii=False).encode()  # WeChat shows \u escapes as is
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        async with self._http.session.post(url, data=data, headers=headers) as resp:
+            return await _answer(resp)
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        if not self._settings.app_secret:
+            raise SendError(f"channel {self.name} has no app_secret", permanent=True)
+        query = {
+            "grant_type": "client_credential",
+            "appid": self._settings.app_id,
+            "secret": self._settings.app_secret,
+        }
+        url = f"{self._settings.api_base}/cgi-bin/token"
+        async with self._http.session.get(url, params=query) as resp:
+            answer = await _answer(resp)
+        if "access_token" not in answer:
+            code = answer.get("errcode")
+            # a wrong appid/secret or a server IP missing from the whitelist: no use retrying
+            raise SendError(
+                f"no access token: errcode {code}: {answer.get('errmsg', '')}",
+                permanent=code in (40013, 40125, 40164, 41002, 41004),
+            )
+        return str(answer["access_token"]), float(answer.get("expires_in", 7200))
+
     def _render(
         self, replies: tuple[Reply, ...], wmsg: Any, query: Any, safe_mode: bool
     ) -> web.Response:
@@ -149,6 +221,29 @@ class WeChatChannel:
             now = str(int(self._deps.clock.now().timestamp()))
             xml = self._crypto.encrypt_message(xml, secrets.token_hex(8), now)
         return web.Response(text=xml, content_type="application/xml")
+
+
+# --- pushes: customer-service messages ---------------------------------------------------
+
+TOKEN_INVALID = {40001, 40014, 42001}  # refetch the access token and try once more
+# 45015: the villager has not written within 48 hours (or unsubscribed); 45047: the quota of
+# customer-service messages per message of theirs is used up; 40003/43004: no such follower.
+NOT_REACHABLE = {45015, 45047, 40003, 43004}
+API_LIMITED = 45009
+
+
+async def _answer(resp: ClientResponse) -> dict[str, Any]:
+    if resp.status >= 500:
+        raise SendError(f"HTTP {resp.status}")
+    if resp.status >= 400:
+        raise SendError(f"HTTP {resp.status}", permanent=True)
+    try:
+        answer = await resp.json(content_type=None)
+    except ValueError as exc:
+        raise SendError(f"unreadable answer: {exc}") from exc
+    if not isinstance(answer, dict):
+        raise SendError("unreadable answer")
+    return answer
 
 
 def to_inbound(channel: str, wmsg: Any, xml: str) -> InboundMessage | None:

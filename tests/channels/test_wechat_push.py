@@ -1,0 +1,136 @@
+"""Pushes to villagers on the Official Account: customer-service messages through the outbox,
+with a shared access token, against a local WeChat API over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import Services, build_services
+from bot.clock import FixedClock
+from bot.config import Settings, WeChatChannelSettings
+from bot.message import Push, Reply
+from bot.outbox import enqueue
+from storage.models import OutboxMessage, OutboxStatus
+from tests.conftest import STACKS, WECHAT_APP_ID, WECHAT_TOKEN
+from tests.fakes.wechat import FakeWeChat
+
+SECRET = "the-app-secret"
+Make = Callable[[], Awaitable[Services]]
+
+
+@pytest.fixture
+async def fake(clock: FixedClock) -> FakeWeChat:
+    return FakeWeChat(clock, WECHAT_APP_ID, SECRET)
+
+
+@pytest.fixture
+async def make(
+    settings: Settings, clock: FixedClock, fake: FakeWeChat, aiohttp_server: Any
+) -> AsyncIterator[Make]:
+    server = await aiohttp_server(fake.app())
+    oa = WeChatChannelSettings(
+        type="wechat",
+        name="oa",
+        token=WECHAT_TOKEN,
+        app_id=WECHAT_APP_ID,
+        app_secret=SECRET,
+        api_base=str(server.make_url("")).rstrip("/"),
+    )
+    configured = settings.model_copy(update={"channels": [oa]})
+    built: list[Services] = []
+
+    async def build() -> Services:
+        services = build_services(configured, clock)
+        built.append(services)
+        return services
+
+    yield build
+    for services in built:
+        await services.http.close()
+        await services.kv.close()
+        await services.engine.dispose()
+
+
+async def push(services: Services, openid: str, *texts: str) -> None:
+    async with services.uow() as store:
+        for text in texts:
+            message = Push(channel="oa", chat_id=openid, is_group=False, reply=Reply.of_text(text))
+            enqueue(store, message, services.clock.now(), "reply")
+
+
+async def outbox(services: Services) -> list[OutboxMessage]:
+    async with services.uow() as store:
+        rows = await store.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        return list(rows.all())
+
+
+async def test_a_villager_who_wrote_gets_customer_service_messages(
+    make: Make, fake: FakeWeChat
+) -> None:
+    services = await make()
+    villager = fake.wrote("oVILLAGER001")
+    await push(services, "oVILLAGER001", "您的上报已受理", "村里明天停水]]><x>")
+    while await services.outbox.run_once():  # one per villager and pass, in order
+        pass
+    assert [m["text"]["content"] for m in villager.received] == [
+        "您的上报已受理",
+        "村里明天停水]]><x>",
+    ]
+    assert fake.token_fetches == 1  # one token for both
+    assert {r.status for r in await outbox(services)} == {OutboxStatus.SENT}
+
+
+async def test_a_token_the_platform_no_longer_takes_is_fetched_again(
+    make: Make, fake: FakeWeChat
+) -> None:
+    services = await make()
+    villager = fake.wrote("oV2")
+    await push(services, "oV2", "第一条")
+    await services.outbox.run_once()
+    fake.expire_tokens()  # WeChat invalidated it (another system fetched a new one, say)
+    await push(services, "oV2", "第二条")
+    await services.outbox.run_once()
+    assert [m["text"]["content"] for m in villager.received] == ["第一条", "第二条"]
+    assert fake.token_fetches == 2
+    assert (await outbox(services))[-1].attempts == 0  # refreshed within the same try
+
+
+async def test_outside_the_48_hour_window_it_is_a_dead_letter_saying_why(
+    make: Make, fake: FakeWeChat, clock: FixedClock
+) -> None:
+    services = await make()
+    fake.wrote("oV3", at=clock.now() - timedelta(hours=49))
+    await push(services, "oV3", "通知")
+    await services.outbox.run_once()
+    (row,) = await outbox(services)
+    assert row.status is OutboxStatus.DEAD
+    assert "45015" in row.last_error
+
+
+async def test_the_quota_of_five_per_message_is_respected(make: Make, fake: FakeWeChat) -> None:
+    services = await make()
+    villager = fake.wrote("oV4")
+    await push(services, "oV4", *(f"第{k}条" for k in range(6)))
+    for _ in range(6):
+        await services.outbox.run_once()
+    assert len(villager.received) == 5
+    assert "45047" in (await outbox(services))[-1].last_error
+
+
+@pytest.mark.parametrize("settings", [STACKS[1]], indirect=True, ids=["production"])
+async def test_instances_share_one_access_token_through_redis(
+    make: Make, fake: FakeWeChat
+) -> None:
+    first, second = await make(), await make()
+    villager = fake.wrote("oV5")
+    await push(first, "oV5", "甲")
+    await first.outbox.run_once()
+    await push(second, "oV5", "乙")
+    await second.outbox.run_once()
+    assert [m["text"]["content"] for m in villager.received] == ["甲", "乙"]
+    assert fake.token_fetches == 1

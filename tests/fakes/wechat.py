@@ -1,0 +1,81 @@
+"""A local WeChat Official Account API: access tokens and customer-service messages, with the
+48-hour window, the 5-per-message quota and token expiry as the platform documents them."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import Clock
+
+WINDOW = timedelta(hours=48)
+QUOTA = 5  # customer-service messages per message of the villager's
+
+
+@dataclass
+class Follower:
+    openid: str
+    last_message: datetime | None = None
+    quota_used: int = 0
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FakeWeChat:
+    def __init__(self, clock: Clock, app_id: str, secret: str) -> None:
+        self.clock = clock
+        self.app_id, self.secret = app_id, secret
+        self.tokens: dict[str, datetime] = {}  # token -> expiry
+        self.token_fetches = 0
+        self.followers: dict[str, Follower] = {}
+
+    def wrote(self, openid: str, at: datetime | None = None) -> Follower:
+        """The villager sent the account a message (which opens the 48-hour window)."""
+        follower = self.followers.setdefault(openid, Follower(openid))
+        follower.last_message, follower.quota_used = at or self.clock.now(), 0
+        return follower
+
+    def expire_tokens(self) -> None:
+        self.tokens.clear()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/cgi-bin/token", self._token)
+        app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
+        return app
+
+    async def _token(self, request: web.Request) -> web.Response:
+        q = request.query
+        if q.get("appid") != self.app_id or q.get("secret") != self.secret:
+            return web.json_response({"errcode": 40125, "errmsg": "invalid appsecret"})
+        self.token_fetches += 1
+        token = secrets.token_hex(16)
+        self.tokens[token] = self.clock.now() + timedelta(seconds=7200)
+        return web.json_response({"access_token": token, "expires_in": 7200})
+
+    async def _custom_send(self, request: web.Request) -> web.Response:
+        token = request.query.get("access_token", "")
+        if token not in self.tokens:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        if self.tokens[token] <= self.clock.now():
+            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        body = await request.json()
+        follower = self.followers.get(body.get("touser", ""))
+        if follower is None:
+            return web.json_response({"errcode": 40003, "errmsg": "invalid openid"})
+        last = follower.last_message
+        if last is None or self.clock.now() - last > WINDOW:
+            return web.json_response(
+                {
+                    "errcode": 45015,
+                    "errmsg": "response out of time limit or subscription is canceled",
+                }
+            )
+        if follower.quota_used >= QUOTA:
+            return web.json_response({"errcode": 45047, "errmsg": "out of response count limit"})
+        follower.quota_used += 1
+        follower.received.append(body)
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
