@@ -92,6 +92,10 @@ class BotSettings(Section):
     state_ttl_seconds: int = Field(600, ge=10)
     rate_limit_per_minute: int = Field(20, ge=1)
     reply_deadline_seconds: float = Field(4.0, gt=0, le=4.8)
+    # A reply that missed the deadline is given to the platform's retries; if none took it
+    # within this many seconds after the deadline (WeChat retries for about 15 s after the
+    # message), it is pushed through the outbox instead.
+    late_reply_after_seconds: float = Field(12.0, gt=0, le=3600)
     bind_max_failures: int = Field(3, ge=1)
     bind_lock_seconds: int = Field(3600, ge=1)
     # How long a sender's person/roles and a group's org unit are cached; a registry import

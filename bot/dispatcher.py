@@ -24,8 +24,9 @@ from bot.config import BotSettings
 from bot.context import Context, Conversation, State
 from bot.directory import Directory
 from bot.i18n import Translations
-from bot.message import InboundMessage, Reply
+from bot.message import InboundMessage, Push, Reply
 from bot.metrics import Metrics
+from bot.outbox import enqueue
 from bot.router import HandlerResult, Router
 from bot.store import KeyValue
 from storage.logwriter import InboundLogWriter
@@ -118,6 +119,32 @@ class Dispatcher:
             if time.monotonic() + 0.2 > deadline:
                 return ()
             await asyncio.sleep(0.2)
+
+    async def served(self, msg: InboundMessage) -> None:
+        """A platform's retry of this message was given its replies."""
+        key = self._kv.keys.served(msg.channel, msg.msg_id)
+        await self._kv.set(key, "1", self._settings.late_reply_after_seconds + 60)
+
+    async def reply_late(self, msg: InboundMessage, handling: asyncio.Future[Outcome]) -> None:
+        """The handling of `msg` missed the platform's reply deadline. Once it is done and
+        the platform has stopped retrying, push its replies unless a retry carried them."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        outcome = await handling
+        if not outcome.replies or outcome.result == "duplicate":
+            return
+        wait = self._settings.late_reply_after_seconds - (loop.time() - started)
+        await asyncio.sleep(max(0.0, wait))
+        if await self._kv.get(self._kv.keys.served(msg.channel, msg.msg_id)) is not None:
+            return
+        async with self._uow() as store:
+            for reply in outcome.replies:
+                push = Push(
+                    channel=msg.channel, chat_id=msg.chat_id, is_group=msg.is_group, reply=reply
+                )
+                enqueue(store, push, self._clock.now(), "late reply")
+        log.info("message %s/%s: late replies pushed", *_ids(msg))
+        self.on_push()
 
     async def _first_delivery(self, msg: InboundMessage) -> Outcome:
         limited = await self._rate_limited(msg)

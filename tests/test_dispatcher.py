@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.channels.base import ChannelDeps, deliver
 from bot.clock import FixedClock
 from bot.config import BotSettings
 from bot.context import Context
@@ -19,6 +20,7 @@ from bot.message import InboundMessage, Push, Reply
 from bot.metrics import Metrics
 from bot.router import Command, InState, Router
 from bot.store import Keys, KeyValue, MemoryStore
+from bot.tasks import TaskSet
 from handlers import build_router
 from storage.db import create_engine, session_factory
 from storage.importer import import_registry, read_registry
@@ -341,3 +343,43 @@ async def test_a_push_is_queued_only_when_the_handler_commits(
     assert failed.result == "error"
     assert await rows(uow, OutboxMessage) == 1  # the failed handler's push went with it
     assert woken == [True]
+
+
+def slow_router(seconds: float) -> Router:
+    router = Router(name="slow")
+
+    @router.message(Command("慢慢查"))
+    async def slow(msg: InboundMessage, ctx: Context) -> Reply:
+        await asyncio.sleep(seconds)
+        return Reply.of_text("查好了")
+
+    return router
+
+
+async def test_a_reply_that_misses_the_deadline_is_pushed_when_no_retry_takes_it(
+    uow: UnitOfWork, kv: KeyValue, clock: FixedClock
+) -> None:
+    settings = BotSettings(late_reply_after_seconds=0.2)
+    dispatcher = Dispatcher(slow_router(0.3), uow, kv, clock, settings, Translations(), Metrics())
+    tasks = TaskSet()
+    deps = ChannelDeps(dispatcher=dispatcher, tasks=tasks, clock=clock, metrics=Metrics())
+    assert await deliver(deps, message("慢慢查", msg_id="slow1", sender="villager"), 0.1) == ()
+    await tasks.drain()
+    async with uow() as store:
+        (row,) = (await store.session.scalars(select(OutboxMessage))).all()
+    assert (row.target, row.reply["text"], row.purpose) == ("villager", "查好了", "late reply")
+
+
+async def test_a_late_reply_given_to_a_retry_is_not_pushed_again(
+    uow: UnitOfWork, kv: KeyValue, clock: FixedClock
+) -> None:
+    settings = BotSettings(late_reply_after_seconds=0.5)
+    dispatcher = Dispatcher(slow_router(0.2), uow, kv, clock, settings, Translations(), Metrics())
+    tasks = TaskSet()
+    deps = ChannelDeps(dispatcher=dispatcher, tasks=tasks, clock=clock, metrics=Metrics())
+    msg = message("慢慢查", msg_id="slow2", sender="villager")
+    assert await deliver(deps, msg, 0.1) == ()
+    retried = await deliver(deps, msg, 1.0)  # the platform's retry, while it is still handled
+    assert retried == (Reply.of_text("查好了"),)
+    await tasks.drain()
+    assert await rows(uow, OutboxMessage) == 0

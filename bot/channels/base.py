@@ -41,7 +41,7 @@ async def deliver(deps: ChannelDeps, msg: InboundMessage, deadline: float) -> tu
 
     The handling runs as an owned task, so a platform that hangs up, or a deadline that
     passes, never cancels it half way: it finishes and logs its replies, which a retry of
-    the same message is then given.
+    the same message is then given; if no retry comes for them, they are pushed.
     """
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -50,11 +50,15 @@ async def deliver(deps: ChannelDeps, msg: InboundMessage, deadline: float) -> tu
         outcome = await asyncio.wait_for(asyncio.shield(task), deadline)
     except TimeoutError:
         log.warning("message %s/%s missed the reply deadline", msg.channel, msg.msg_id)
+        deps.tasks.spawn(deps.dispatcher.reply_late(msg, task), name=f"late {msg.msg_id}")
         return ()
     if outcome.result != "duplicate":
         return outcome.replies
     remaining = max(0.0, deadline - (loop.time() - started))
-    return await deps.dispatcher.replies_of(msg.channel, msg.msg_id, remaining)
+    replies = await deps.dispatcher.replies_of(msg.channel, msg.msg_id, remaining)
+    if replies:
+        await deps.dispatcher.served(msg)  # a retry carried the answer: no late push
+    return replies
 
 
 def reject(deps: ChannelDeps, channel: str, status: int, reason: str) -> web.Response:
