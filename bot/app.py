@@ -88,7 +88,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             oa = WeChatChannel(cfg, deps, deadline, kv, http)
             channels[cfg.name] = senders[cfg.name] = oa
         elif isinstance(cfg, DingTalkChannelSettings):
-            ding = DingTalkChannel(cfg, deps, deadline, uow, http)
+            ding = DingTalkChannel(cfg, deps, deadline, uow, http, kv)
             channels[cfg.name] = senders[cfg.name] = ding
         elif isinstance(cfg, WeComChannelSettings):
             wecom = WeComChannel(cfg, deps, deadline, uow, http)

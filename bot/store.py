@@ -37,6 +37,9 @@ class Keys:
     def chat(self, channel: str, chat_id: str) -> str:
         return f"{self.prefix}:chat:{channel}:{chat_id}"
 
+    def session_webhook(self, channel: str, chat_id: str) -> str:
+        return f"{self.prefix}:session:{channel}:{chat_id}"
+
     def served(self, channel: str, msg_id: str) -> str:
         return f"{self.prefix}:served:{channel}:{msg_id}"
 

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import Services, build_services
+from bot.app import SERVICES, Services, build_services, create_app
 from bot.clock import FixedClock
 from bot.config import DingTalkChannelSettings, OutboxSettings, Settings
 from bot.message import Push, Reply
 from bot.outbox import enqueue
 from storage.importer import import_registry, read_registry
 from storage.models import ChatPurpose, GroupChat, OrgUnit, OutboxMessage, OutboxStatus
+from tests.channels.dingtalk_support import body, headers, text_payload
 from tests.conftest import STACKS
 from tests.fakes.dingtalk import FakeDingTalk, Robot
 
@@ -47,7 +48,7 @@ def with_dingtalk(settings: Settings, fake_url: str, **outbox: Any) -> Settings:
     )
     return settings.model_copy(
         update={
-            "channels": [*settings.channels, ding],
+            "channels": [*(c for c in settings.channels if c.name != "ding"), ding],
             "outbox": OutboxSettings(**{"batch": 1000, **outbox}),
         }
     )
@@ -298,3 +299,39 @@ async def test_a_digest_is_split_before_it_grows_too_long(
     delivered = [p for m in robot.texts() for p in m.split("\n\n---\n\n")[1:]]
     assert delivered == texts
     assert all(len(m) < 4000 for m in robot.texts())
+
+
+async def test_pushes_to_a_one_to_one_chat_use_the_session_webhook_of_its_last_message(
+    settings: Settings, fake: FakeDingTalk, fake_url: str, clock: FixedClock, aiohttp_client: Any
+) -> None:
+    app = create_app(with_dingtalk(settings, fake_url), clock)
+    client = await aiohttp_client(app)
+    services: Services = app[SERVICES]
+    await services.outbox.stop()  # driven by hand below
+    fake.sessions["S1"] = []
+    at = int(clock.now().timestamp() * 1000)
+    for staff, session_url in [
+        ("user001", f"{fake_url}/robot/sendBySession?session=S1"),
+        ("user002", "https://elsewhere.example/robot/sendBySession?session=S2"),  # not DingTalk
+    ]:
+        payload = text_payload("你好", f"m-{staff}", at, staff=staff)
+        payload["sessionWebhook"] = session_url
+        resp = await client.post(
+            "/callback/ding", data=body(payload), headers=headers(at, APP_SECRET)
+        )
+        assert resp.status == 200
+    async with services.uow() as store:
+        for staff in ("user001", "user002"):
+            message = Push(
+                channel="ding",
+                chat_id=staff,
+                is_group=False,
+                reply=Reply.of_text("您的上报已处理"),
+            )
+            enqueue(store, message, clock.now(), "notice")
+    await services.outbox.run_once()
+    assert [m["text"]["content"] for m in fake.sessions["S1"]] == ["您的上报已处理"]
+    by_target = {r.target: r for r in await rows(services)}
+    assert by_target["user001"].status is OutboxStatus.SENT
+    assert by_target["user002"].status is OutboxStatus.DEAD
+    assert "no live session webhook" in by_target["user002"].last_error

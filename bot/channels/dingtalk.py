@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
-from aiohttp import ClientResponseError, web
+from aiohttp import web
 
 from bot.channels.base import ChannelDeps, deliver, reject
 from bot.channels.robots import RobotBook
@@ -27,6 +27,7 @@ from bot.config import DingTalkChannelSettings
 from bot.http import Http
 from bot.message import InboundMessage, Kind, MediaRef, Push, Reply, ReplyKind
 from bot.outbox import SendError
+from bot.store import KeyValue
 from storage.repos import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 TIMESTAMP_WINDOW_MS = 3_600_000  # DingTalk's own tolerance for its signatures
 ROBOT_INTERVAL = 3.0  # 20 messages a minute per custom robot
 ROBOT_BAN_SECONDS = 600  # what DingTalk imposes after errcode 130101
+SESSION_MARGIN = 60  # stop using a session webhook this long before it expires
 THROTTLED = 130101
 # The robot's token or signature is wrong, the group is gone, or the message is refused for
 # its content: sending it again cannot help.
@@ -84,8 +86,10 @@ class DingTalkChannel:
         deadline: float,
         uow: UnitOfWork,
         http: Http,
+        kv: KeyValue,
     ) -> None:
         self.name = settings.name
+        self._kv = kv
         self._settings = settings
         self._deps = deps
         self._deadline = deadline
@@ -107,10 +111,21 @@ class DingTalkChannel:
             return reject(self._deps, self.name, 400, f"not a DingTalk robot message: {exc}")
         if msg is None:
             return web.json_response({})
+        await self._remember_session(msg, payload)
         replies = await deliver(self._deps, msg, self._deadline)
         if not replies:
             return web.json_response({})
         return web.json_response(body_of(_joined(replies)))
+
+    async def _remember_session(self, msg: InboundMessage, payload: dict[str, Any]) -> None:
+        """Keep the message's session webhook while it lives (about 90 minutes): pushes to
+        this chat go through it, 1:1 chats included. Only DingTalk's own send-by-session URL
+        is taken, so a forged callback cannot make the bot post elsewhere."""
+        url = str(payload.get("sessionWebhook", ""))
+        expires_ms = int(payload.get("sessionWebhookExpiredTime") or 0)
+        ttl = expires_ms / 1000 - self._deps.clock.now().timestamp() - SESSION_MARGIN
+        if url.startswith(f"{self._settings.oapi_base}/robot/sendBySession?") and ttl > 0:
+            await self._kv.set(self._kv.keys.session_webhook(self.name, msg.chat_id), url, ttl)
 
     def _check_signature(self, timestamp: str, headers: Any) -> str:
         given = headers.get("sign", "")
@@ -186,9 +201,13 @@ class DingTalkChannel:
         return ROBOT_INTERVAL if push.is_group else 0.0
 
     async def send(self, push: Push) -> str:
+        session = await self._kv.get(self._kv.keys.session_webhook(self.name, push.chat_id))
+        if session is not None:
+            return await self._post(session, push.reply)
         if not push.is_group:
             raise SendError(
-                "1:1 pushes over DingTalk need the robot's OpenAPI, not configured yet",
+                "no live session webhook for this 1:1 chat (the person has not written in the "
+                "last 90 minutes), and 1:1 pushes through DingTalk's OpenAPI are not built yet",
                 permanent=True,
             )
         token, secret = await self._robots.robot(push.chat_id)
@@ -198,14 +217,18 @@ class DingTalkChannel:
         if secret:
             timestamp = str(int(self._deps.clock.now().timestamp() * 1000))
             url += f"&timestamp={timestamp}&sign={quote_plus(sign(secret, timestamp))}"
-        async with self._http.session.post(url, json=body_of(push.reply)) as resp:
+        return await self._post(url, push.reply)
+
+    async def _post(self, url: str, reply: Reply) -> str:
+        """Send one robot message (the URL holds a secret: it never appears in errors)."""
+        async with self._http.session.post(url, json=body_of(reply)) as resp:
             if resp.status >= 500:
                 raise SendError(f"HTTP {resp.status}")
             if resp.status >= 400:
                 raise SendError(f"HTTP {resp.status}", permanent=True)
             try:
                 answer = await resp.json(content_type=None)
-            except (ValueError, ClientResponseError) as exc:
+            except ValueError as exc:
                 raise SendError(f"unreadable answer: {exc}") from exc
         code = int(answer.get("errcode", -1)) if isinstance(answer, dict) else -1
         reason = f"errcode {code}: {answer.get('errmsg', '') if isinstance(answer, dict) else ''}"

@@ -52,6 +52,7 @@ class FakeDingTalk:
         self.clock = clock
         self.limit = limit  # False: no 20-a-minute limit (to measure raw throughput)
         self.robots: dict[str, Robot] = {}
+        self.sessions: dict[str, list[dict[str, Any]]] = {}  # session -> messages received
         self.requests = 0
 
     def robot(self, token: str, secret: str = "") -> Robot:
@@ -61,8 +62,18 @@ class FakeDingTalk:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/robot/send", self._send)
+        app.router.add_post("/robot/sendBySession", self._send_by_session)
         app.router.add_get("/stats", self._stats)
         return app
+
+    async def _send_by_session(self, request: web.Request) -> web.Response:
+        """A message's session webhook: no token, the URL is the credential."""
+        self.requests += 1
+        session = request.query.get("session", "")
+        if session not in self.sessions:
+            return web.json_response({"errcode": 300001, "errmsg": "session is not exist"})
+        self.sessions[session].append(await request.json())
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response(
