@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import SERVICES, Services, build_services, create_app
+from bot.channels.dingtalk import DingTalkChannel
 from bot.clock import FixedClock
 from bot.config import DingTalkChannelSettings, OutboxSettings, Settings
-from bot.message import Push, Reply
-from bot.outbox import enqueue
+from bot.media import MediaError
+from bot.message import MediaRef, Push, Reply
+from bot.outbox import SendError, enqueue
 from storage.importer import import_registry, read_registry
 from storage.models import ChatPurpose, GroupChat, OrgUnit, OutboxMessage, OutboxStatus
 from tests.channels.dingtalk_support import body, headers, text_payload
@@ -45,6 +47,7 @@ def with_dingtalk(settings: Settings, fake_url: str, **outbox: Any) -> Settings:
         app_key="dingAPPKEY",
         app_secret=APP_SECRET,
         oapi_base=fake_url,
+        api_base=fake_url,
     )
     return settings.model_copy(
         update={
@@ -335,3 +338,20 @@ async def test_pushes_to_a_one_to_one_chat_use_the_session_webhook_of_its_last_m
     assert by_target["user001"].status is OutboxStatus.SENT
     assert by_target["user002"].status is OutboxStatus.DEAD
     assert "no live session webhook" in by_target["user002"].last_error
+
+
+async def test_a_picture_a_person_sent_is_downloaded_by_its_code(
+    stack: Services, fake: FakeDingTalk
+) -> None:
+    channel = stack.channels["ding"]
+    assert isinstance(channel, DingTalkChannel)
+    fake.files["DLCODE1"] = b"\x89PNG\r\n\x1a\n a photo of a broken street light"
+    fake.files["HUGE"] = b"\xff\xd8\xff" + b"0" * (10 * 1024 * 1024)
+    assert await channel.download(MediaRef(media_id="DLCODE1")) == fake.files["DLCODE1"]
+    fake.tokens.clear()  # DingTalk no longer takes the token: fetched again, once
+    assert await channel.download(MediaRef(media_id="DLCODE1")) == fake.files["DLCODE1"]
+    assert fake.token_fetches == 2
+    with pytest.raises(MediaError):
+        await channel.download(MediaRef(media_id="HUGE"))
+    with pytest.raises(SendError):
+        await channel.download(MediaRef(media_id="NO-SUCH-CODE"))

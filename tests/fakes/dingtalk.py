@@ -54,6 +54,10 @@ class FakeDingTalk:
         self.robots: dict[str, Robot] = {}
         self.sessions: dict[str, list[dict[str, Any]]] = {}  # session -> messages received
         self.requests = 0
+        self.app_key, self.app_secret = "dingAPPKEY", "testAppSecret_village"
+        self.tokens: set[str] = set()
+        self.token_fetches = 0
+        self.files: dict[str, bytes] = {}  # download code -> what the person sent
 
     def robot(self, token: str, secret: str = "") -> Robot:
         self.robots[token] = Robot(token, secret)
@@ -64,6 +68,9 @@ class FakeDingTalk:
         app.router.add_post("/robot/send", self._send)
         app.router.add_post("/robot/sendBySession", self._send_by_session)
         app.router.add_get("/stats", self._stats)
+        app.router.add_post("/v1.0/oauth2/accessToken", self._access_token)
+        app.router.add_post("/v1.0/robot/messageFiles/download", self._download)
+        app.router.add_get("/files/{code}", self._file)
         return app
 
     async def _send_by_session(self, request: web.Request) -> web.Response:
@@ -74,6 +81,30 @@ class FakeDingTalk:
             return web.json_response({"errcode": 300001, "errmsg": "session is not exist"})
         self.sessions[session].append(await request.json())
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _access_token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if (body.get("appKey"), body.get("appSecret")) != (self.app_key, self.app_secret):
+            return web.json_response({"code": "invalidClientIdOrSecret"}, status=400)
+        self.token_fetches += 1
+        token = f"dt-token-{self.token_fetches}"
+        self.tokens.add(token)
+        return web.json_response({"accessToken": token, "expireIn": 7200})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.headers.get("x-acs-dingtalk-access-token") not in self.tokens:
+            return web.json_response({"code": "InvalidAuthentication"}, status=401)
+        body = await request.json()
+        code = body.get("downloadCode", "")
+        if code not in self.files or body.get("robotCode") != self.app_key:
+            return web.json_response({"code": "invalidParameter"}, status=400)
+        return web.json_response({"downloadUrl": f"{request.url.origin()}/files/{code}"})
+
+    async def _file(self, request: web.Request) -> web.Response:
+        data = self.files.get(request.match_info["code"])
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="image/png")
 
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response(
