@@ -91,7 +91,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             ding = DingTalkChannel(cfg, deps, deadline, uow, http, kv)
             channels[cfg.name] = senders[cfg.name] = ding
         elif isinstance(cfg, WeComChannelSettings):
-            wecom = WeComChannel(cfg, deps, deadline, uow, http)
+            wecom = WeComChannel(cfg, deps, deadline, uow, http, kv)
             channels[cfg.name] = senders[cfg.name] = wecom
         elif isinstance(cfg, WeComBotChannelSettings):
             bot = WeComBotChannel(cfg, deps, deadline, uow, http)

@@ -20,23 +20,27 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote_plus
 
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.replies import TextReply
 
 from bot.channels.base import ChannelDeps, deliver, reject
 from bot.channels.robots import RobotBook
+from bot.channels.tokens import AccessToken
 from bot.channels.wechat import TIMESTAMP_WINDOW, fields, reply_xml, signature, to_inbound
 from bot.config import WeComBotChannelSettings, WeComChannelSettings
 from bot.http import Http
 from bot.message import InboundMessage, Kind, Push, Reply, ReplyKind
 from bot.outbox import SendError
+from bot.store import KeyValue
 from storage.repos import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 ROBOT_INTERVAL = 3.0  # 20 messages a minute per group robot
+MEMBER_INTERVAL = 2.0  # an app may send a member 30 messages a minute; excess is dropped
+TOKEN_INVALID = {40014, 42001, 41001}
 THROTTLED = {45009, 45033}  # "api freq out of limit" and its kin: wait, then send again
 THROTTLE_WAIT = 60.0
 IMAGE_MAX_BYTES = 2 * 1024 * 1024
@@ -175,10 +179,14 @@ class WeComChannel:
         deadline: float,
         uow: UnitOfWork,
         http: Http,
+        kv: KeyValue,
     ) -> None:
         self.name = settings.name
+        self._settings = settings
         self._deps = deps
         self._deadline = deadline
+        self._http = http
+        self._token = AccessToken(kv, settings.name, self._fetch_token)
         self._envelope = Envelope(
             settings.token, settings.encoding_aes_key, settings.corp_id, deps
         )
@@ -225,17 +233,70 @@ class WeComChannel:
         return web.Response(text=body, content_type="application/xml")
 
     def send_interval(self, push: Push) -> float:
-        return ROBOT_INTERVAL if push.is_group else 0.0
+        return ROBOT_INTERVAL if push.is_group else MEMBER_INTERVAL
 
     async def prepare(self, pushes: Sequence[Push]) -> None:
         await self._robots.prepare(pushes)
 
     async def send(self, push: Push) -> str:
-        if not push.is_group:
-            raise SendError(
-                "1:1 pushes over the WeCom app (message/send) are not built yet", permanent=True
+        if push.is_group:
+            return await self._robots.send(push)
+        body = {
+            "touser": push.chat_id,
+            "msgtype": "text",
+            "agentid": self._settings.agent_id,
+            "text": {"content": _clip(push.reply.text, TEXT_MAX_BYTES)},
+        }
+        for attempt in (1, 2):
+            token = await self._token.get()
+            url = (
+                f"{self._settings.api_base}/cgi-bin/message/send?access_token={quote_plus(token)}"
             )
-        return await self._robots.send(push)
+            async with self._http.session.post(url, json=body) as resp:
+                answer = await _answer(resp)
+            code = int(answer.get("errcode", -1))
+            reason = f"errcode {code}: {answer.get('errmsg', '')}"
+            if code == 0 and not answer.get("invaliduser"):
+                return reason
+            if code in TOKEN_INVALID and attempt == 1:
+                await self._token.invalidate(token)
+                continue
+            if code in THROTTLED:
+                raise SendError(reason, retry_after=THROTTLE_WAIT)
+            if code == 0:  # accepted, but the person is not (or no longer) in the app's scope
+                raise SendError(
+                    f"not a member of the app: {answer['invaliduser']}", permanent=True
+                )
+            raise SendError(reason, permanent=code in PERMANENT or code in TOKEN_INVALID)
+        raise AssertionError("unreachable")
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        if not self._settings.secret:
+            raise SendError(f"channel {self.name} has no secret", permanent=True)
+        query = {"corpid": self._settings.corp_id, "corpsecret": self._settings.secret}
+        url = f"{self._settings.api_base}/cgi-bin/gettoken"
+        async with self._http.session.get(url, params=query) as resp:
+            answer = await _answer(resp)
+        if "access_token" not in answer:
+            reason = (
+                f"no access token: errcode {answer.get('errcode')}: {answer.get('errmsg', '')}"
+            )
+            raise SendError(reason, permanent=answer.get("errcode") in (40001, 40013, 40091))
+        return str(answer["access_token"]), float(answer.get("expires_in", 7200))
+
+
+async def _answer(resp: ClientResponse) -> dict[str, Any]:
+    if resp.status >= 500:
+        raise SendError(f"HTTP {resp.status}")
+    if resp.status >= 400:
+        raise SendError(f"HTTP {resp.status}", permanent=True)
+    try:
+        answer = await resp.json(content_type=None)
+    except ValueError as exc:
+        raise SendError(f"unreadable answer: {exc}") from exc
+    if not isinstance(answer, dict):
+        raise SendError("unreadable answer")
+    return answer
 
 
 class WeComBotChannel:

@@ -45,7 +45,7 @@ Client = TestClient[Any, Any]
 
 @pytest.fixture
 async def fake_wecom(clock: FixedClock, aiohttp_server: Any) -> tuple[FakeWeCom, str]:
-    fake = FakeWeCom(clock)
+    fake = FakeWeCom(clock, CORP_ID, "app-secret")
     server = await aiohttp_server(fake.app())
     return fake, str(server.make_url("")).rstrip("/")
 
@@ -63,6 +63,7 @@ async def wecom(
             name="wecom",
             corp_id=CORP_ID,
             agent_id=1000002,
+            secret="app-secret",
             token=WECHAT_TOKEN,
             encoding_aes_key=WECHAT_AES_KEY,
             api_base=base,
@@ -310,3 +311,35 @@ async def test_a_wrong_robot_key_is_a_dead_letter_and_never_logged(
     assert row.status.value == "dead"
     assert "93000" in row.last_error
     assert "SECRET-KEY-42" not in caplog.text
+
+
+async def test_one_to_one_pushes_go_through_the_app_with_a_shared_token(
+    wecom: Client, clock: FixedClock, fake_wecom: tuple[FakeWeCom, str]
+) -> None:
+    fake, _ = fake_wecom
+    fake.members["zhangsan"] = []
+    services = services_of(wecom)
+    await services.outbox.stop()
+    async with services.uow() as store:
+        for user, text in [
+            ("zhangsan", "您有一条待办"),
+            ("zhangsan", "请尽快处理"),
+            ("gone", "x"),
+        ]:
+            message = Push(
+                channel="wecom", chat_id=user, is_group=False, reply=Reply.of_text(text)
+            )
+            enqueue(store, message, clock.now())
+    for _ in range(4):
+        await services.outbox.run_once()
+        clock.advance(2)
+    assert [m["text"]["content"] for m in fake.members["zhangsan"]] == [
+        "您有一条待办",
+        "请尽快处理",
+    ]
+    assert all(m["agentid"] == 1000002 for m in fake.members["zhangsan"])
+    assert fake.token_fetches == 1
+    async with services.uow() as store:
+        rows = {r.target: r for r in (await store.session.scalars(select(OutboxMessage))).all()}
+    assert rows["gone"].status.value == "dead"
+    assert "not a member of the app" in rows["gone"].last_error

@@ -25,9 +25,13 @@ class GroupRobot:
 
 
 class FakeWeCom:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, corp_id: str = "", secret: str = "") -> None:
         self.clock = clock
         self.robots: dict[str, GroupRobot] = {}
+        self.corp_id, self.secret = corp_id, secret
+        self.tokens: set[str] = set()
+        self.token_fetches = 0
+        self.members: dict[str, list[dict[str, Any]]] = {}  # userid -> app messages received
 
     def robot(self, key: str) -> GroupRobot:
         self.robots[key] = GroupRobot(key)
@@ -36,7 +40,31 @@ class FakeWeCom:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_post("/cgi-bin/webhook/send", self._send)
+        app.router.add_get("/cgi-bin/gettoken", self._gettoken)
+        app.router.add_post("/cgi-bin/message/send", self._message_send)
         return app
+
+    async def _gettoken(self, request: web.Request) -> web.Response:
+        if request.query.get("corpid") != self.corp_id:
+            return web.json_response({"errcode": 40013, "errmsg": "invalid corpid"})
+        if request.query.get("corpsecret") != self.secret:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        self.token_fetches += 1
+        token = f"wecom-token-{self.token_fetches}"
+        self.tokens.add(token)
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
+        )
+
+    async def _message_send(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token") not in self.tokens:
+            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        body = await request.json()
+        user = body.get("touser", "")
+        if user not in self.members:
+            return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": user})
+        self.members[user].append(body)
+        return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
 
     async def _send(self, request: web.Request) -> web.Response:
         robot = self.robots.get(request.query.get("key", ""))
