@@ -30,11 +30,12 @@ from bot.i18n import Translations
 from bot.message import Push, Reply, ReplyKind
 from bot.metrics import Metrics
 from bot.store import KeyValue
-from storage.models import OutboxMessage, OutboxStatus
+from storage.models import OutboxMessage, OutboxStatus, Role
 from storage.repos import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
+ALERT = "alert.dead_letter"  # the purpose of the admins' alerts (never alerted about)
 DIGEST_MAX_CHARS = 3500  # DingTalk markdown is cut near 5,000 characters, WeCom's at 4 KiB
 
 
@@ -88,12 +89,13 @@ class Claimed:
     id: int
     push: Push
     attempts: int
+    purpose: str = ""
 
     @classmethod
     def of(cls, row: OutboxMessage) -> Claimed:
         reply = Reply.model_validate(row.reply)
         push = Push(channel=row.channel, chat_id=row.target, is_group=row.is_group, reply=reply)
-        return cls(row.id, push, row.attempts)
+        return cls(row.id, push, row.attempts, row.purpose)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +235,26 @@ class OutboxWorker:
         async with self._uow() as store:
             for outcome in outcomes:
                 await outcome.record(store, token)
+            dead = [
+                o for o in outcomes if o.status is OutboxStatus.DEAD and o.row.purpose != ALERT
+            ]
+            if dead:
+                await self._alert_admins(store, dead)
         return len(claimed)
+
+    async def _alert_admins(self, store: Store, dead: list[Outcome]) -> None:
+        """Tell the admins, once per pass however many died, what needs their hand."""
+        first = dead[0]
+        example = f"{first.row.push.channel}/{first.row.push.chat_id}"
+        now = self._clock.now()
+        for channel, external_id, locale in await store.people.reachable_with_role(Role.ADMIN):
+            text = self._translations.for_locale(locale).t(
+                "outbox.dead_alert", count=len(dead), example=example, error=first.error or ""
+            )
+            push = Push(
+                channel=channel, chat_id=external_id, is_group=False, reply=Reply.of_text(text)
+            )
+            enqueue(store, push, now, ALERT)
 
     # --- one row --------------------------------------------------------------------------
 
@@ -334,7 +355,8 @@ class OutboxWorker:
             await store.outbox.merge(head.id, [r.id for r in texts])
         self._metrics.outbox_sends.labels(row.push.channel, "merged").inc(len(texts))
         log.info("outbox: merged %d waiting pushes to %s/%s", len(texts), *_where(row))
-        return Claimed(row.id, row.push.model_copy(update={"reply": merged}), row.attempts)
+        push = row.push.model_copy(update={"reply": merged})
+        return Claimed(row.id, push, row.attempts, row.purpose)
 
 
 def _where(row: Claimed) -> tuple[str, str]:

@@ -20,7 +20,15 @@ from bot.media import MediaError
 from bot.message import MediaRef, Push, Reply
 from bot.outbox import SendError, enqueue
 from storage.importer import import_registry, read_registry
-from storage.models import ChatPurpose, GroupChat, OrgUnit, OutboxMessage, OutboxStatus
+from storage.models import (
+    ChatPurpose,
+    GroupChat,
+    OrgUnit,
+    OutboxMessage,
+    OutboxStatus,
+    Role,
+    RoleAssignment,
+)
 from tests.channels.dingtalk_support import body, headers, text_payload
 from tests.conftest import STACKS
 from tests.fakes.dingtalk import FakeDingTalk, Robot
@@ -217,13 +225,24 @@ async def test_permanent_errors_and_exhausted_retries_become_dead_letters_that_c
     stack = await make_stack(max_attempts=3)
     await import_registry(stack.uow, read_registry(REGISTRY))
     gone, flaky = await add_groups(stack, fake, 2)
+    async with stack.uow() as store:  # 周镇长 is also the admin, on the simulator
+        admin = (await store.people.matching("周镇长", "7777"))[0]
+        county = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "C1"))
+        assert county is not None
+        store.session.add(RoleAssignment(person_id=admin.id, org_unit_id=county, role=Role.ADMIN))
+        await store.identities.bind("sim", "admin-1", admin.id, by="import", at=clock.now())
     del fake.robots[gone.token]  # the group's robot was removed on DingTalk
     flaky.fail_next = [(503, {})] * 3
     await push(stack, {"cid0": ["给已解散的群"], "cid1": ["给不稳定的群"]})
     for _ in range(6):
         await stack.outbox.run_once()
         clock.advance(60)
-    dead = {r.target: r for r in await rows(stack)}
+    alerts = [r for r in await rows(stack) if r.target == "admin-1"]
+    assert len(alerts) == 2  # one per pass that had dead letters, not one per dead letter
+    assert {a.status for a in alerts} == {OutboxStatus.SENT}  # shown to the admin
+    assert "villagebot outbox retry" in alerts[0].reply["text"]
+    assert "300001" in alerts[0].reply["text"]
+    dead = {r.target: r for r in await rows(stack) if r.target != "admin-1"}
     assert dead["cid0"].status is OutboxStatus.DEAD
     assert "300001" in dead["cid0"].last_error
     assert dead["cid1"].status is OutboxStatus.DEAD

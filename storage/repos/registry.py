@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import GroupChat, Identity, OrgUnit, Person, RoleAssignment
+from storage.models import GroupChat, Identity, OrgUnit, Person, Role, RoleAssignment
 
 
 class OrgRepo:
@@ -50,6 +50,18 @@ class PeopleRepo:
             select(RoleAssignment).where(RoleAssignment.person_id == person_id)
         )
         return rows.all()
+
+    async def reachable_with_role(self, role: Role) -> list[tuple[str, str, str]]:
+        """(channel, external id, locale) of every chat account of people holding `role`."""
+        stmt = (
+            select(Identity.channel, Identity.external_id, Person.locale)
+            .join(Person, Person.id == Identity.person_id)
+            .join(RoleAssignment, RoleAssignment.person_id == Person.id)
+            .where(RoleAssignment.role == role)
+            .distinct()
+            .order_by(Identity.channel, Identity.external_id)
+        )
+        return [(c, e, loc) for c, e, loc in (await self._s.execute(stmt)).all()]
 
     async def matching(self, name: str, phone_last4: str) -> Sequence[Person]:
         rows = await self._s.scalars(
