@@ -7,6 +7,7 @@ errcode 130101 and a 10-minute ban. Time comes from the test's clock.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -51,6 +52,7 @@ class FakeDingTalk:
     def __init__(self, clock: Clock, *, limit: bool = True) -> None:
         self.clock = clock
         self.limit = limit  # False: no 20-a-minute limit (to measure raw throughput)
+        self.delay = 0.0  # seconds each send takes (a slow platform)
         self.robots: dict[str, Robot] = {}
         self.sessions: dict[str, list[dict[str, Any]]] = {}  # session -> messages received
         self.requests = 0
@@ -118,6 +120,8 @@ class FakeDingTalk:
 
     async def _send(self, request: web.Request) -> web.Response:
         self.requests += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         robot = self.robots.get(request.query.get("access_token", ""))
         if robot is None:
             return web.json_response({"errcode": 300001, "errmsg": "token is not exist"})
