@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def serve(cfg: Path) -> subprocess.Popen[str]:
     )
 
 
-async def wait_until(condition: Any, within: float) -> None:
+async def wait_until(condition: Callable[[], bool], within: float) -> None:
     deadline = time.monotonic() + within
     while not condition():
         if time.monotonic() > deadline:
@@ -90,7 +91,10 @@ async def test_a_worker_killed_mid_fan_out_and_restarted_delivers_everything(
                     Push(channel="ding", chat_id=f"cid{i}", is_group=True, reply=reply),
                     SystemClock().now(),
                 )
-        received = lambda: sum(len(r.received) for r in fake.robots.values())  # noqa: E731
+
+        def received() -> int:
+            return sum(len(r.received) for r in fake.robots.values())
+
         first = serve(cfg)
         try:
             await wait_until(lambda: received() >= GROUPS // 3, within=30)
@@ -101,7 +105,7 @@ async def test_a_worker_killed_mid_fan_out_and_restarted_delivers_everything(
         assert at_kill < GROUPS  # it really died in the middle
         second = serve(cfg)
         try:
-            await wait_until(lambda: all(r.received for r in fake.robots.values()), within=30)
+            await wait_until(lambda: all(r.received for r in fake.robots.values()), 30)
         finally:
             second.send_signal(signal.SIGTERM)
             out, _ = second.communicate(timeout=15)
