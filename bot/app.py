@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.channels.base import Channel, ChannelDeps
+from bot.channels.base import Background, Channel, ChannelDeps
 from bot.channels.dingtalk import DingTalkChannel
 from bot.channels.sim import SimChannel
 from bot.channels.wechat import WeChatChannel
@@ -131,7 +131,12 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     gc.freeze()
     if services.settings.outbox.enabled:
         services.outbox.start()
+    background = [c for c in services.channels.values() if isinstance(c, Background)]
+    for channel in background:
+        channel.start()
     yield
+    for channel in background:
+        await channel.stop()
     # Handlers still running finish their transactions (and queue their pushes) first; then
     # the outbox finishes its pass; only then do the pools close.
     await services.tasks.drain()

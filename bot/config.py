@@ -135,7 +135,9 @@ class DingTalkChannelSettings(Section):
 
     type: Literal["dingtalk"]
     name: ChannelName
-    mode: Literal["http"] = "http"  # "stream" (DingTalk's outbound WebSocket) is coming
+    # http: DingTalk POSTs to /callback/<name>; stream: the bot opens DingTalk's outbound
+    # WebSocket (no public URL needed, for a server behind NAT)
+    mode: Literal["http", "stream"] = "http"
     app_key: str = Field(min_length=1)
     app_secret: str = Field(min_length=1)
     robot_code: str = ""  # empty: the app key (an internal app's robot code)

@@ -137,13 +137,19 @@ class Dispatcher:
         await asyncio.sleep(max(0.0, wait))
         if await self._kv.get(self._kv.keys.served(msg.channel, msg.msg_id)) is not None:
             return
+        await self.push_replies(msg, outcome.replies, "late reply")
+        log.info("message %s/%s: late replies pushed", *_ids(msg))
+
+    async def push_replies(
+        self, msg: InboundMessage, replies: Sequence[Reply], purpose: str
+    ) -> None:
+        """Send replies to the chat of `msg` through the outbox (no passive reply for them)."""
         async with self._uow() as store:
-            for reply in outcome.replies:
+            for reply in replies:
                 push = Push(
                     channel=msg.channel, chat_id=msg.chat_id, is_group=msg.is_group, reply=reply
                 )
-                enqueue(store, push, self._clock.now(), "late reply")
-        log.info("message %s/%s: late replies pushed", *_ids(msg))
+                enqueue(store, push, self._clock.now(), purpose)
         self.on_push()
 
     async def _first_delivery(self, msg: InboundMessage) -> Outcome:

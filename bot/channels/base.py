@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 
@@ -24,6 +24,15 @@ class Channel(Protocol):
     async def callback(self, request: web.Request) -> web.StreamResponse:
         """Answer a platform's HTTP callback at /callback/{name}."""
         ...
+
+
+@runtime_checkable
+class Background(Protocol):
+    """A channel with work of its own while the app runs (a WebSocket to keep open)."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import itertools
+import json
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -60,6 +61,9 @@ class FakeDingTalk:
         self.tokens: set[str] = set()
         self.token_fetches = 0
         self.files: dict[str, bytes] = {}  # download code -> what the person sent
+        self.tickets: set[str] = set()
+        self.streams: list[web.WebSocketResponse] = []  # open stream connections, newest last
+        self.acks: list[dict[str, Any]] = []
 
     def robot(self, token: str, secret: str = "") -> Robot:
         self.robots[token] = Robot(token, secret)
@@ -73,6 +77,8 @@ class FakeDingTalk:
         app.router.add_post("/v1.0/oauth2/accessToken", self._access_token)
         app.router.add_post("/v1.0/robot/messageFiles/download", self._download)
         app.router.add_get("/files/{code}", self._file)
+        app.router.add_post("/v1.0/gateway/connections/open", self._open_stream)
+        app.router.add_get("/stream", self._stream)
         return app
 
     async def _send_by_session(self, request: web.Request) -> web.Response:
@@ -107,6 +113,46 @@ class FakeDingTalk:
         if data is None:
             return web.Response(status=404)
         return web.Response(body=data, content_type="image/png")
+
+    async def _open_stream(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if (body.get("clientId"), body.get("clientSecret")) != (self.app_key, self.app_secret):
+            return web.json_response({"code": "invalidClientIdOrSecret"}, status=401)
+        ticket = f"ticket-{len(self.tickets) + 1}"
+        self.tickets.add(ticket)
+        endpoint = f"ws://{request.host}/stream"
+        return web.json_response({"endpoint": endpoint, "ticket": ticket})
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        if request.query.get("ticket") not in self.tickets:
+            return web.Response(status=401)
+        self.tickets.discard(request.query["ticket"])  # a ticket is good for one connection
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.streams.append(ws)
+        async for message in ws:
+            self.acks.append(json.loads(message.data))
+        return ws
+
+    async def frame(self, kind: str, topic: str, message_id: str, data: Any) -> None:
+        """Send a frame down the newest stream connection, as DingTalk does."""
+        await self.streams[-1].send_str(
+            json.dumps(
+                {
+                    "specVersion": "1.0",
+                    "type": kind,
+                    "headers": {
+                        "appId": "a",
+                        "connectionId": "c",
+                        "contentType": "application/json",
+                        "messageId": message_id,
+                        "time": "1700000000000",
+                        "topic": topic,
+                    },
+                    "data": json.dumps(data, ensure_ascii=False),
+                }
+            )
+        )
 
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response(
