@@ -331,6 +331,7 @@ async def test_pushes_to_a_one_to_one_chat_use_the_session_webhook_of_its_last_m
     services: Services = app[SERVICES]
     await services.outbox.stop()  # driven by hand below
     fake.sessions["S1"] = []
+    fake.api_messages["user002"] = []
     at = int(clock.now().timestamp() * 1000)
     for staff, session_url in [
         ("user001", f"{fake_url}/robot/sendBySession?session=S1"),
@@ -355,8 +356,9 @@ async def test_pushes_to_a_one_to_one_chat_use_the_session_webhook_of_its_last_m
     assert [m["text"]["content"] for m in fake.sessions["S1"]] == ["您的上报已处理"]
     by_target = {r.target: r for r in await rows(services)}
     assert by_target["user001"].status is OutboxStatus.SENT
-    assert by_target["user002"].status is OutboxStatus.DEAD
-    assert "no live session webhook" in by_target["user002"].last_error
+    # the foreign "session webhook" was never used: user002 is reached through the API
+    assert by_target["user002"].status is OutboxStatus.SENT
+    assert fake.api_messages["user002"] == [{"content": "您的上报已处理"}]
 
 
 async def test_a_picture_a_person_sent_is_downloaded_by_its_code(
@@ -374,3 +376,27 @@ async def test_a_picture_a_person_sent_is_downloaded_by_its_code(
         await channel.download(MediaRef(media_id="HUGE"))
     with pytest.raises(SendError):
         await channel.download(MediaRef(media_id="NO-SUCH-CODE"))
+
+
+async def test_without_a_session_or_a_custom_robot_the_app_robots_api_is_used(
+    stack: Services, fake: FakeDingTalk
+) -> None:
+    fake.api_messages["cidNoRobot=="] = []
+    fake.api_messages["user003"] = []
+    async with stack.uow() as store:
+        for chat, is_group in [("cidNoRobot==", True), ("user003", False), ("user404", False)]:
+            message = Push(
+                channel="ding",
+                chat_id=chat,
+                is_group=is_group,
+                reply=Reply.of_text(f"通知 {chat}"),
+            )
+            enqueue(store, message, stack.clock.now(), "notice")
+    await stack.outbox.run_once()
+    assert fake.api_messages["cidNoRobot=="] == [{"content": "通知 cidNoRobot=="}]
+    assert fake.api_messages["user003"] == [{"content": "通知 user003"}]
+    by_target = {r.target: r for r in await rows(stack)}
+    assert by_target["user003"].answer.startswith("processQueryKey")
+    assert by_target["user404"].status is OutboxStatus.DEAD
+    assert "resource.not.found" in by_target["user404"].last_error
+    assert fake.token_fetches == 1

@@ -339,23 +339,56 @@ class DingTalkChannel:
         return ROBOT_INTERVAL if push.is_group else 0.0
 
     async def send(self, push: Push) -> str:
+        """Through the chat's live session webhook; else a group's custom robot; else the
+        app robot's OpenAPI (group or 1:1) with the app's access token."""
         session = await self._kv.get(self._kv.keys.session_webhook(self.name, push.chat_id))
         if session is not None:
             return await self._post(session, push.reply)
-        if not push.is_group:
-            raise SendError(
-                "no live session webhook for this 1:1 chat (the person has not written in the "
-                "last 90 minutes), and 1:1 pushes through DingTalk's OpenAPI are not built yet",
-                permanent=True,
-            )
-        token, secret = await self._robots.robot(push.chat_id)
-        if not token:
-            raise SendError(f"group chat {push.chat_id} has no robot token", permanent=True)
-        url = f"{self._settings.oapi_base}/robot/send?access_token={quote_plus(token)}"
-        if secret:
-            timestamp = str(int(self._deps.clock.now().timestamp() * 1000))
-            url += f"&timestamp={timestamp}&sign={quote_plus(sign(secret, timestamp))}"
-        return await self._post(url, push.reply)
+        token, secret = await self._robots.robot(push.chat_id) if push.is_group else ("", "")
+        if token:
+            url = f"{self._settings.oapi_base}/robot/send?access_token={quote_plus(token)}"
+            if secret:
+                timestamp = str(int(self._deps.clock.now().timestamp() * 1000))
+                url += f"&timestamp={timestamp}&sign={quote_plus(sign(secret, timestamp))}"
+            return await self._post(url, push.reply)
+        return await self._send_by_api(push)
+
+    async def _send_by_api(self, push: Push) -> str:
+        reply = push.reply
+        if reply.kind is ReplyKind.MARKDOWN:
+            key, param = "sampleMarkdown", body_of(reply)["markdown"]
+        else:
+            key, param = "sampleText", {"content": reply.text}
+        body: dict[str, Any] = {
+            "robotCode": self._robot_code,
+            "msgKey": key,
+            "msgParam": json.dumps(param, ensure_ascii=False),
+        }
+        if push.is_group:
+            path, body["openConversationId"] = "/v1.0/robot/groupMessages/send", push.chat_id
+        else:
+            path, body["userIds"] = "/v1.0/robot/oToMessages/batchSend", [push.chat_id]
+        for attempt in (1, 2):
+            token = await self._token.get()
+            headers = {"x-acs-dingtalk-access-token": token}
+            url = f"{self._settings.api_base}{path}"
+            async with self._http.session.post(url, json=body, headers=headers) as resp:
+                if resp.status in (401, 403) and attempt == 1:
+                    await self._token.invalidate(token)
+                    continue
+                try:
+                    answer = await resp.json(content_type=None)
+                except ValueError:
+                    answer = {}
+                if resp.status == 200:
+                    return f"processQueryKey {answer.get('processQueryKey', '')}"
+                reason = (
+                    f"HTTP {resp.status} {answer.get('code', '')}: {answer.get('message', '')}"
+                )
+                if resp.status == 429:
+                    raise SendError(reason, retry_after=60)
+                raise SendError(reason, permanent=400 <= resp.status < 500)
+        raise AssertionError("unreachable")
 
     async def _post(self, url: str, reply: Reply) -> str:
         """Send one robot message (the URL holds a secret: it never appears in errors)."""

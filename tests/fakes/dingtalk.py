@@ -64,6 +64,7 @@ class FakeDingTalk:
         self.tickets: set[str] = set()
         self.streams: list[web.WebSocketResponse] = []  # open stream connections, newest last
         self.acks: list[dict[str, Any]] = []
+        self.api_messages: dict[str, list[dict[str, Any]]] = {}  # conversation or user -> sent
 
     def robot(self, token: str, secret: str = "") -> Robot:
         self.robots[token] = Robot(token, secret)
@@ -79,6 +80,8 @@ class FakeDingTalk:
         app.router.add_get("/files/{code}", self._file)
         app.router.add_post("/v1.0/gateway/connections/open", self._open_stream)
         app.router.add_get("/stream", self._stream)
+        app.router.add_post("/v1.0/robot/groupMessages/send", self._api_send)
+        app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._api_send)
         return app
 
     async def _send_by_session(self, request: web.Request) -> web.Response:
@@ -113,6 +116,25 @@ class FakeDingTalk:
         if data is None:
             return web.Response(status=404)
         return web.Response(body=data, content_type="image/png")
+
+    async def _api_send(self, request: web.Request) -> web.Response:
+        """The app robot's OpenAPI sends: to a group (openConversationId) or to users."""
+        if request.headers.get("x-acs-dingtalk-access-token") not in self.tokens:
+            return web.json_response({"code": "InvalidAuthentication"}, status=401)
+        body = await request.json()
+        if body.get("robotCode") != self.app_key or body.get("msgKey") not in (
+            "sampleText",
+            "sampleMarkdown",
+        ):
+            return web.json_response({"code": "invalidParameter", "message": "bad"}, status=400)
+        targets = [body["openConversationId"]] if "openConversationId" in body else body["userIds"]
+        for target in targets:
+            if target not in self.api_messages:
+                return web.json_response(
+                    {"code": "resource.not.found", "message": f"{target}"}, status=400
+                )
+            self.api_messages[target].append(json.loads(body["msgParam"]))
+        return web.json_response({"processQueryKey": f"q{self.requests}"})
 
     async def _open_stream(self, request: web.Request) -> web.Response:
         body = await request.json()
