@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from aiohttp import web
+from aiohttp import ClientResponse, web
 
 from bot.clock import Clock
 from bot.dispatcher import Dispatcher
 from bot.message import InboundMessage, Reply
 from bot.metrics import Metrics
+from bot.outbox import SendError
 from bot.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,28 @@ async def deliver(deps: ChannelDeps, msg: InboundMessage, deadline: float) -> tu
     if replies:
         await deps.dispatcher.served(msg)  # a retry carried the answer: no late push
     return replies
+
+
+async def json_answer(resp: ClientResponse) -> dict[str, Any]:
+    """A platform API's JSON answer. 5xx: SendError to retry; other 4xx: a permanent one;
+    unreadable: to retry. (Errors never carry the URL: it may hold a token or key.)"""
+    if resp.status >= 500:
+        raise SendError(f"HTTP {resp.status}")
+    if resp.status >= 400:
+        raise SendError(f"HTTP {resp.status}", permanent=True)
+    try:
+        answer = await resp.json(content_type=None)
+    except ValueError as exc:
+        raise SendError(f"unreadable answer: {exc}") from exc
+    if not isinstance(answer, dict):
+        raise SendError("unreadable answer")
+    return answer
+
+
+def errcode(answer: dict[str, Any]) -> tuple[int, str]:
+    """The `errcode` of a WeChat, WeCom or DingTalk robot answer, and a line saying it."""
+    code = int(answer.get("errcode", -1))
+    return code, f"errcode {code}: {answer.get('errmsg', '')}"
 
 
 def reject(deps: ChannelDeps, channel: str, status: int, reason: str) -> web.Response:

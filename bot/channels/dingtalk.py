@@ -23,7 +23,7 @@ from urllib.parse import quote_plus
 
 from aiohttp import ClientWebSocketResponse, WSMsgType, web
 
-from bot.channels.base import ChannelDeps, deliver, reject
+from bot.channels.base import ChannelDeps, deliver, errcode, json_answer, reject
 from bot.channels.robots import RobotBook
 from bot.channels.tokens import AccessToken
 from bot.config import DingTalkChannelSettings
@@ -393,16 +393,8 @@ class DingTalkChannel:
     async def _post(self, url: str, reply: Reply) -> str:
         """Send one robot message (the URL holds a secret: it never appears in errors)."""
         async with self._http.session.post(url, json=body_of(reply)) as resp:
-            if resp.status >= 500:
-                raise SendError(f"HTTP {resp.status}")
-            if resp.status >= 400:
-                raise SendError(f"HTTP {resp.status}", permanent=True)
-            try:
-                answer = await resp.json(content_type=None)
-            except ValueError as exc:
-                raise SendError(f"unreadable answer: {exc}") from exc
-        code = int(answer.get("errcode", -1)) if isinstance(answer, dict) else -1
-        reason = f"errcode {code}: {answer.get('errmsg', '') if isinstance(answer, dict) else ''}"
+            answer = await json_answer(resp)
+        code, reason = errcode(answer)
         if code == 0:
             return reason
         if code == THROTTLED:

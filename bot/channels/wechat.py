@@ -19,13 +19,13 @@ from urllib.parse import quote_plus
 from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as SafeET
-from aiohttp import ClientResponse, web
+from aiohttp import web
 from defusedxml import DefusedXmlException
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import TextReply
 
-from bot.channels.base import ChannelDeps, deliver, reject
+from bot.channels.base import ChannelDeps, deliver, errcode, json_answer, reject
 from bot.channels.tokens import AccessToken
 from bot.config import WeChatChannelSettings
 from bot.http import Http
@@ -172,8 +172,7 @@ class WeChatChannel:
         for attempt in (1, 2):
             token = await self._token.get()
             answer = await self._api("/cgi-bin/message/custom/send", token, body)
-            code = int(answer.get("errcode", 0))
-            reason = f"errcode {code}: {answer.get('errmsg', '')}"
+            code, reason = errcode(answer)
             if code == 0:
                 return reason
             if code in TOKEN_INVALID and attempt == 1:
@@ -189,7 +188,7 @@ class WeChatChannel:
         data = json.dumps(body, ensure_ascii=False).encode()  # WeChat shows \u escapes as is
         headers = {"Content-Type": "application/json; charset=utf-8"}
         async with self._http.session.post(url, data=data, headers=headers) as resp:
-            return await _answer(resp)
+            return await json_answer(resp)
 
     async def _fetch_token(self) -> tuple[str, float]:
         if not self._settings.app_secret:
@@ -201,7 +200,7 @@ class WeChatChannel:
         }
         url = f"{self._settings.api_base}/cgi-bin/token"
         async with self._http.session.get(url, params=query) as resp:
-            answer = await _answer(resp)
+            answer = await json_answer(resp)
         if "access_token" not in answer:
             code = answer.get("errcode")
             # a wrong appid/secret or a server IP missing from the whitelist: no use retrying
@@ -230,20 +229,6 @@ TOKEN_INVALID = {40001, 40014, 42001}  # refetch the access token and try once m
 # customer-service messages per message of theirs is used up; 40003/43004: no such follower.
 NOT_REACHABLE = {45015, 45047, 40003, 43004}
 API_LIMITED = 45009
-
-
-async def _answer(resp: ClientResponse) -> dict[str, Any]:
-    if resp.status >= 500:
-        raise SendError(f"HTTP {resp.status}")
-    if resp.status >= 400:
-        raise SendError(f"HTTP {resp.status}", permanent=True)
-    try:
-        answer = await resp.json(content_type=None)
-    except ValueError as exc:
-        raise SendError(f"unreadable answer: {exc}") from exc
-    if not isinstance(answer, dict):
-        raise SendError("unreadable answer")
-    return answer
 
 
 def to_inbound(channel: str, wmsg: Any, xml: str) -> InboundMessage | None:

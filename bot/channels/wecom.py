@@ -20,12 +20,12 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote_plus
 
-from aiohttp import ClientResponse, web
+from aiohttp import web
 from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.replies import TextReply
 
-from bot.channels.base import ChannelDeps, deliver, reject
+from bot.channels.base import ChannelDeps, deliver, errcode, json_answer, reject
 from bot.channels.robots import RobotBook
 from bot.channels.tokens import AccessToken
 from bot.channels.wechat import TIMESTAMP_WINDOW, fields, reply_xml, signature, to_inbound
@@ -86,13 +86,16 @@ class Envelope:
             raise ValueError("cannot decrypt: check encoding_aes_key and corp_id") from exc
         return plain
 
-    def echo(self, query: Any) -> web.Response | None:
-        """The URL check: the decrypted echostr, at once; None when the request is not one."""
-        echostr = query.get("echostr")
-        if echostr is None:
-            return None
-        plain = self.decrypt(echostr, query)
-        return web.Response(text=plain)
+    def url_check(self, channel: str, query: Any) -> web.Response:
+        """WeCom's URL check (GET): the decrypted echostr, at once (it allows one second)."""
+        echostr = query.get("echostr", "")
+        problem = self.problem(query, echostr)
+        if problem:
+            return reject(self._deps, channel, 403, problem)
+        try:
+            return web.Response(text=self.decrypt(echostr, query))
+        except ValueError as exc:
+            return reject(self._deps, channel, 400, str(exc))
 
     def seal(self, plain: str) -> dict[str, str]:
         """An encrypted reply's fields: encrypt, msgsignature, timestamp, nonce."""
@@ -152,16 +155,8 @@ class GroupRobots:
             raise SendError("image over the group robot's 2 MB", permanent=True)
         url = f"{self._api_base}/cgi-bin/webhook/send?key={quote_plus(key)}"
         async with self._http.session.post(url, json=robot_body(push.reply, image)) as resp:
-            if resp.status >= 500:
-                raise SendError(f"HTTP {resp.status}")
-            if resp.status >= 400:
-                raise SendError(f"HTTP {resp.status}", permanent=True)
-            try:
-                answer = await resp.json(content_type=None)
-            except ValueError as exc:
-                raise SendError(f"unreadable answer: {exc}") from exc
-        code = int(answer.get("errcode", -1)) if isinstance(answer, dict) else -1
-        reason = f"errcode {code}: {answer.get('errmsg', '') if isinstance(answer, dict) else ''}"
+            answer = await json_answer(resp)
+        code, reason = errcode(answer)
         if code == 0:
             return reason
         if code in THROTTLED:
@@ -195,14 +190,7 @@ class WeComChannel:
     async def callback(self, request: web.Request) -> web.StreamResponse:
         query = request.query
         if request.method == "GET":
-            problem = self._envelope.problem(query, query.get("echostr", ""))
-            if problem:
-                return reject(self._deps, self.name, 403, problem)
-            try:
-                echoed = self._envelope.echo(query)
-            except ValueError as exc:
-                return reject(self._deps, self.name, 400, str(exc))
-            return echoed or reject(self._deps, self.name, 400, "echostr missing")
+            return self._envelope.url_check(self.name, query)
         try:
             encrypted = fields(await request.read()).get("Encrypt", "")
         except ValueError as exc:
@@ -253,9 +241,8 @@ class WeComChannel:
                 f"{self._settings.api_base}/cgi-bin/message/send?access_token={quote_plus(token)}"
             )
             async with self._http.session.post(url, json=body) as resp:
-                answer = await _answer(resp)
-            code = int(answer.get("errcode", -1))
-            reason = f"errcode {code}: {answer.get('errmsg', '')}"
+                answer = await json_answer(resp)
+            code, reason = errcode(answer)
             if code == 0 and not answer.get("invaliduser"):
                 return reason
             if code in TOKEN_INVALID and attempt == 1:
@@ -276,27 +263,13 @@ class WeComChannel:
         query = {"corpid": self._settings.corp_id, "corpsecret": self._settings.secret}
         url = f"{self._settings.api_base}/cgi-bin/gettoken"
         async with self._http.session.get(url, params=query) as resp:
-            answer = await _answer(resp)
+            answer = await json_answer(resp)
         if "access_token" not in answer:
             reason = (
                 f"no access token: errcode {answer.get('errcode')}: {answer.get('errmsg', '')}"
             )
             raise SendError(reason, permanent=answer.get("errcode") in (40001, 40013, 40091))
         return str(answer["access_token"]), float(answer.get("expires_in", 7200))
-
-
-async def _answer(resp: ClientResponse) -> dict[str, Any]:
-    if resp.status >= 500:
-        raise SendError(f"HTTP {resp.status}")
-    if resp.status >= 400:
-        raise SendError(f"HTTP {resp.status}", permanent=True)
-    try:
-        answer = await resp.json(content_type=None)
-    except ValueError as exc:
-        raise SendError(f"unreadable answer: {exc}") from exc
-    if not isinstance(answer, dict):
-        raise SendError("unreadable answer")
-    return answer
 
 
 class WeComBotChannel:
@@ -319,14 +292,7 @@ class WeComBotChannel:
     async def callback(self, request: web.Request) -> web.StreamResponse:
         query = request.query
         if request.method == "GET":
-            problem = self._envelope.problem(query, query.get("echostr", ""))
-            if problem:
-                return reject(self._deps, self.name, 403, problem)
-            try:
-                echoed = self._envelope.echo(query)
-            except ValueError as exc:
-                return reject(self._deps, self.name, 400, str(exc))
-            return echoed or reject(self._deps, self.name, 400, "echostr missing")
+            return self._envelope.url_check(self.name, query)
         try:
             envelope = json.loads(await request.read())
             encrypted = str(envelope["encrypt"]) if isinstance(envelope, dict) else ""

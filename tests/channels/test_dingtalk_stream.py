@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 from bot.app import SERVICES, Services, create_app
 from bot.clock import FixedClock
@@ -27,9 +30,18 @@ async def eventually(condition: Callable[[], bool], within: float = 10.0) -> Non
         await asyncio.sleep(0.02)
 
 
-async def test_a_message_over_the_stream_is_acked_and_answered(
+@dataclass
+class Streaming:
+    fake: FakeDingTalk
+    base: str  # the local DingTalk's URL
+    services: Services
+
+
+@pytest.fixture
+async def streaming(
     settings: Settings, clock: FixedClock, aiohttp_server: Any, aiohttp_client: Any
-) -> None:
+) -> Streaming:
+    """The app with its DingTalk channel in Stream mode, connected to a local DingTalk."""
     fake = FakeDingTalk(clock)
     server = await aiohttp_server(fake.app())
     base = str(server.make_url("")).rstrip("/")
@@ -45,8 +57,14 @@ async def test_a_message_over_the_stream_is_acked_and_answered(
     channels = [*(c for c in settings.channels if c.name != "ding"), ding]
     app = create_app(settings.model_copy(update={"channels": channels}), clock)
     await aiohttp_client(app)  # starts the app: its stream connects
-    services: Services = app[SERVICES]
     await eventually(lambda: len(fake.streams) == 1)
+    return Streaming(fake, base, app[SERVICES])
+
+
+async def test_a_message_over_the_stream_is_acked_and_answered(
+    streaming: Streaming, clock: FixedClock
+) -> None:
+    fake, base, services = streaming.fake, streaming.base, streaming.services
 
     fake.sessions["S1"] = []
     at = int(clock.now().timestamp() * 1000)
@@ -76,24 +94,8 @@ async def test_a_message_over_the_stream_is_acked_and_answered(
     await eventually(lambda: len(fake.streams) == 2)
 
 
-async def test_a_bad_frame_is_dropped_without_breaking_the_stream(
-    settings: Settings, clock: FixedClock, aiohttp_server: Any, aiohttp_client: Any
-) -> None:
-    fake = FakeDingTalk(clock)
-    server = await aiohttp_server(fake.app())
-    base = str(server.make_url("")).rstrip("/")
-    ding = DingTalkChannelSettings(
-        type="dingtalk",
-        name="ding",
-        mode="stream",
-        app_key=DINGTALK_APP_KEY,
-        app_secret=DINGTALK_APP_SECRET,
-        api_base=base,
-        oapi_base=base,
-    )
-    channels = [*(c for c in settings.channels if c.name != "ding"), ding]
-    await aiohttp_client(create_app(settings.model_copy(update={"channels": channels}), clock))
-    await eventually(lambda: len(fake.streams) == 1)
+async def test_a_bad_frame_is_dropped_without_breaking_the_stream(streaming: Streaming) -> None:
+    fake = streaming.fake
     await fake.streams[-1].send_str("{not json")
     await fake.frame("CALLBACK", TOPIC, "bad-1", {"msgtype": "text"})  # no msgId, no sender
     await eventually(lambda: any(a["headers"]["messageId"] == "bad-1" for a in fake.acks))
