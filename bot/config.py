@@ -120,6 +120,10 @@ class WeChatChannelSettings(Section):
     app_id: str = Field(min_length=1)
     app_secret: str = ""
     api_base: str = "https://api.weixin.qq.com"
+    # A template message for pushes outside the 48-hour customer-service window (a verified
+    # service account's approved template, with one text field that carries the message).
+    template_id: str = ""
+    template_field: str = "content"
 
     @field_validator("encoding_aes_key")
     @classmethod

@@ -160,18 +160,26 @@ class WeChatChannel:
         return None
 
     async def send(self, push: Push) -> str:
-        """A customer-service message: only to a villager who wrote within 48 hours, at
-        most 5 per message of theirs (an Official Account cannot push at will)."""
+        """A customer-service message while the villager's 48-hour window is open (at most
+        5 per message of theirs); outside it, the configured template message, if any: an
+        Official Account cannot push at will."""
         if push.is_group:
             raise SendError("an Official Account has no group chats", permanent=True)
-        body = {
-            "touser": push.chat_id,
-            "msgtype": "text",
-            "text": {"content": clip(push.reply.text)},
-        }
+        text = {"content": clip(push.reply.text)}
+        body = {"touser": push.chat_id, "msgtype": "text", "text": text}
+        try:
+            return await self._call("/cgi-bin/message/custom/send", body)
+        except SendError as exc:
+            if not (exc.permanent and self._settings.template_id and _window_closed(exc)):
+                raise
+        data = {self._settings.template_field: {"value": clip(push.reply.text, TEMPLATE_BYTES)}}
+        template = {"touser": push.chat_id, "template_id": self._settings.template_id}
+        return await self._call("/cgi-bin/message/template/send", {**template, "data": data})
+
+    async def _call(self, path: str, body: dict[str, Any]) -> str:
         for attempt in (1, 2):
             token = await self._token.get()
-            answer = await self._api("/cgi-bin/message/custom/send", token, body)
+            answer = await self._api(path, token, body)
             code, reason = errcode(answer)
             if code == 0:
                 return reason
@@ -229,6 +237,12 @@ TOKEN_INVALID = {40001, 40014, 42001}  # refetch the access token and try once m
 # customer-service messages per message of theirs is used up; 40003/43004: no such follower.
 NOT_REACHABLE = {45015, 45047, 40003, 43004}
 API_LIMITED = 45009
+WINDOW_CLOSED = ("errcode 45015", "errcode 45047")
+TEMPLATE_BYTES = 600
+
+
+def _window_closed(exc: SendError) -> bool:
+    return str(exc).startswith(WINDOW_CLOSED)
 
 
 def to_inbound(channel: str, wmsg: Any, xml: str) -> InboundMessage | None:

@@ -20,7 +20,7 @@ from tests.conftest import STACKS, WECHAT_APP_ID, WECHAT_TOKEN
 from tests.fakes.wechat import FakeWeChat
 
 SECRET = "the-app-secret"
-Make = Callable[[], Awaitable[Services]]
+Make = Callable[..., Awaitable[Services]]
 
 
 @pytest.fixture
@@ -33,19 +33,19 @@ async def make(
     settings: Settings, clock: FixedClock, fake: FakeWeChat, aiohttp_server: Any
 ) -> AsyncIterator[Make]:
     server = await aiohttp_server(fake.app())
-    oa = WeChatChannelSettings(
-        type="wechat",
-        name="oa",
-        token=WECHAT_TOKEN,
-        app_id=WECHAT_APP_ID,
-        app_secret=SECRET,
-        api_base=str(server.make_url("")).rstrip("/"),
-    )
-    configured = settings.model_copy(update={"channels": [oa]})
     built: list[Services] = []
 
-    async def build() -> Services:
-        services = build_services(configured, clock)
+    async def build(**oa_settings: str) -> Services:
+        oa = WeChatChannelSettings(
+            type="wechat",
+            name="oa",
+            token=WECHAT_TOKEN,
+            app_id=WECHAT_APP_ID,
+            app_secret=SECRET,
+            api_base=str(server.make_url("")).rstrip("/"),
+            **oa_settings,
+        )
+        services = build_services(settings.model_copy(update={"channels": [oa]}), clock)
         built.append(services)
         return services
 
@@ -134,3 +134,18 @@ async def test_instances_share_one_access_token_through_redis(
     await second.outbox.run_once()
     assert [m["text"]["content"] for m in villager.received] == ["甲", "乙"]
     assert fake.token_fetches == 1
+
+
+async def test_outside_the_window_a_configured_template_message_carries_it(
+    make: Make, fake: FakeWeChat, clock: FixedClock
+) -> None:
+    services = await make(template_id="TPL-NOTICE", template_field="thing1")
+    fake.templates["TPL-NOTICE"] = []
+    fake.wrote("oV6", at=clock.now() - timedelta(days=5))
+    await push(services, "oV6", "本周六上午村委会集中办理医保缴费")
+    await services.outbox.run_once()
+    (sent,) = fake.templates["TPL-NOTICE"]
+    assert sent["touser"] == "oV6"
+    assert sent["data"] == {"thing1": {"value": "本周六上午村委会集中办理医保缴费"}}
+    (row,) = await outbox(services)
+    assert row.status is OutboxStatus.SENT

@@ -31,6 +31,7 @@ class FakeWeChat:
         self.tokens: dict[str, datetime] = {}  # token -> expiry
         self.token_fetches = 0
         self.followers: dict[str, Follower] = {}
+        self.templates: dict[str, list[dict[str, Any]]] = {}  # template id -> messages sent
 
     def wrote(self, openid: str, at: datetime | None = None) -> Follower:
         """The villager sent the account a message (which opens the 48-hour window)."""
@@ -45,6 +46,7 @@ class FakeWeChat:
         app = web.Application()
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
+        app.router.add_post("/cgi-bin/message/template/send", self._template_send)
         return app
 
     async def _token(self, request: web.Request) -> web.Response:
@@ -55,6 +57,18 @@ class FakeWeChat:
         token = secrets.token_hex(16)
         self.tokens[token] = self.clock.now() + timedelta(seconds=7200)
         return web.json_response({"access_token": token, "expires_in": 7200})
+
+    async def _template_send(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token", "") not in self.tokens:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        body = await request.json()
+        if body.get("touser") not in self.followers:
+            return web.json_response({"errcode": 40003, "errmsg": "invalid openid"})
+        sent = self.templates.get(body.get("template_id", ""))
+        if sent is None:
+            return web.json_response({"errcode": 40037, "errmsg": "invalid template_id"})
+        sent.append(body)
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": len(sent)})
 
     async def _custom_send(self, request: web.Request) -> web.Response:
         token = request.query.get("access_token", "")
