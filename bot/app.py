@@ -91,10 +91,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             ding = DingTalkChannel(cfg, deps, deadline, uow, http, kv)
             channels[cfg.name] = senders[cfg.name] = ding
         elif isinstance(cfg, WeComChannelSettings):
-            wecom = WeComChannel(cfg, deps, deadline, uow, http, kv)
+            wecom = WeComChannel(cfg, deps, deadline, uow, http, kv, media)
             channels[cfg.name] = senders[cfg.name] = wecom
         elif isinstance(cfg, WeComBotChannelSettings):
-            bot = WeComBotChannel(cfg, deps, deadline, uow, http)
+            bot = WeComBotChannel(cfg, deps, deadline, uow, http, media)
             channels[cfg.name] = senders[cfg.name] = bot
         elif isinstance(cfg, SimChannelSettings):
             sim = SimChannel(cfg.name, deps, uow, media)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import struct
-import zlib
 from typing import Any
 
 from aiohttp import FormData
@@ -14,27 +12,11 @@ from bot.app import Services
 from bot.i18n import Translations
 from bot.message import Push, Reply
 from bot.outbox import enqueue
+from tests.factories import png
 from tests.sim_support import enroll, say
 
 ZH = Translations().for_locale("zh_CN")
 Client = TestClient[Any, Any]
-
-
-def png(width: int = 2, height: int = 2) -> bytes:
-    """A real, tiny PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 async def transcript(client: Client, chat: str = "", after: int = 0) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ never logged.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -31,6 +32,7 @@ from bot.channels.tokens import AccessToken
 from bot.channels.wechat import TIMESTAMP_WINDOW, fields, reply_xml, signature, to_inbound
 from bot.config import WeComBotChannelSettings, WeComChannelSettings
 from bot.http import Http
+from bot.media import MediaStore
 from bot.message import InboundMessage, Kind, Push, Reply, ReplyKind
 from bot.outbox import SendError
 from bot.store import KeyValue
@@ -138,21 +140,30 @@ def _clip(text: str, limit: int) -> str:
 class GroupRobots:
     """Pushes into group chats through their group robot webhooks."""
 
-    def __init__(self, channel: str, api_base: str, uow: UnitOfWork, http: Http) -> None:
+    def __init__(
+        self, channel: str, api_base: str, uow: UnitOfWork, http: Http, media: MediaStore
+    ) -> None:
         self._channel = channel
         self._api_base = api_base
         self._book = RobotBook(uow, channel)
         self._http = http
+        self._media = media
 
     async def prepare(self, pushes: Sequence[Push]) -> None:
         await self._book.prepare(pushes)
 
-    async def send(self, push: Push, image: bytes | None = None) -> str:
+    async def send(self, push: Push) -> str:
         key, _ = await self._book.robot(push.chat_id)
         if not key:
             raise SendError(f"group chat {push.chat_id} has no robot key", permanent=True)
-        if image is not None and len(image) > IMAGE_MAX_BYTES:
-            raise SendError("image over the group robot's 2 MB", permanent=True)
+        image = None
+        if push.reply.kind is ReplyKind.IMAGE:  # a photo from the media store, by its name
+            path = self._media.path(push.reply.image)
+            if not path.is_file():
+                raise SendError(f"no stored photo {push.reply.image!r}", permanent=True)
+            image = await asyncio.to_thread(path.read_bytes)
+            if len(image) > IMAGE_MAX_BYTES:
+                raise SendError("photo over the group robot's 2 MB", permanent=True)
         url = f"{self._api_base}/cgi-bin/webhook/send?key={quote_plus(key)}"
         async with self._http.session.post(url, json=robot_body(push.reply, image)) as resp:
             answer = await json_answer(resp)
@@ -175,6 +186,7 @@ class WeComChannel:
         uow: UnitOfWork,
         http: Http,
         kv: KeyValue,
+        media: MediaStore,
     ) -> None:
         self.name = settings.name
         self._settings = settings
@@ -185,7 +197,7 @@ class WeComChannel:
         self._envelope = Envelope(
             settings.token, settings.encoding_aes_key, settings.corp_id, deps
         )
-        self._robots = GroupRobots(settings.name, settings.api_base, uow, http)
+        self._robots = GroupRobots(settings.name, settings.api_base, uow, http, media)
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
         query = request.query
@@ -282,12 +294,13 @@ class WeComBotChannel:
         deadline: float,
         uow: UnitOfWork,
         http: Http,
+        media: MediaStore,
     ) -> None:
         self.name = settings.name
         self._deps = deps
         self._deadline = deadline
         self._envelope = Envelope(settings.token, settings.encoding_aes_key, "", deps)
-        self._robots = GroupRobots(settings.name, settings.api_base, uow, http)
+        self._robots = GroupRobots(settings.name, settings.api_base, uow, http, media)
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
         query = request.query

@@ -25,6 +25,7 @@ from storage.importer import import_registry, read_registry
 from storage.models import ChatPurpose, GroupChat, OrgUnit, OutboxMessage
 from tests.channels.test_dingtalk import logged
 from tests.conftest import DATA, WECHAT_AES_KEY, WECHAT_TOKEN
+from tests.factories import png
 from tests.fakes.wecom import FakeWeCom
 from tests.wechat_support import sign
 
@@ -343,3 +344,36 @@ async def test_one_to_one_pushes_go_through_the_app_with_a_shared_token(
         rows = {r.target: r for r in (await store.session.scalars(select(OutboxMessage))).all()}
     assert rows["gone"].status.value == "dead"
     assert "not a member of the app" in rows["gone"].last_error
+
+
+async def test_a_photo_goes_to_the_group_as_an_image_the_robot_can_check(
+    wecom: Client, clock: FixedClock, fake_wecom: tuple[FakeWeCom, str]
+) -> None:
+    fake, _ = fake_wecom
+    services = services_of(wecom)
+    await services.outbox.stop()
+    await import_registry(services.uow, read_registry(DATA / "registry.yaml"))
+    robot = fake.robot("KEY-IMG")
+    photo = await services.media.save_image(png())
+    async with services.uow() as store:
+        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
+        assert village is not None
+        store.session.add(
+            GroupChat(
+                code="WG3",
+                name="企微群",
+                channel="wbot",
+                external_id="CHAT3",
+                org_unit_id=village,
+                purpose=ChatPurpose.CADRES,
+                robot_token="KEY-IMG",
+            )
+        )
+        reply = Reply(kind=ReplyKind.IMAGE, image=photo.name)
+        enqueue(
+            store, Push(channel="wbot", chat_id="CHAT3", is_group=True, reply=reply), clock.now()
+        )
+    await services.outbox.run_once()
+    (sent,) = robot.received  # the fake refuses a wrong md5 or a picture over 2 MB
+    assert sent["msgtype"] == "image"
+    assert base64.b64decode(sent["image"]["base64"]) == png()
