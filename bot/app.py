@@ -94,7 +94,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             wecom = WeComChannel(cfg, deps, deadline, uow, http, kv, media)
             channels[cfg.name] = senders[cfg.name] = wecom
         elif isinstance(cfg, WeComBotChannelSettings):
-            bot = WeComBotChannel(cfg, deps, deadline, uow, http, media)
+            bot = WeComBotChannel(cfg, deps, deadline, uow, http, media, kv)
             channels[cfg.name] = senders[cfg.name] = bot
         elif isinstance(cfg, SimChannelSettings):
             sim = SimChannel(cfg.name, deps, uow, media)

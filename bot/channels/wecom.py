@@ -41,6 +41,7 @@ from storage.repos import UnitOfWork
 log = logging.getLogger(__name__)
 
 ROBOT_INTERVAL = 3.0  # 20 messages a minute per group robot
+RESPONSE_URL_SECONDS = 3600 - 60  # a response_url answers once within the hour
 MEMBER_INTERVAL = 2.0  # an app may send a member 30 messages a minute; excess is dropped
 TOKEN_INVALID = {40014, 42001, 41001}
 THROTTLED = {45009, 45033}  # "api freq out of limit" and its kin: wait, then send again
@@ -295,10 +296,14 @@ class WeComBotChannel:
         uow: UnitOfWork,
         http: Http,
         media: MediaStore,
+        kv: KeyValue,
     ) -> None:
         self.name = settings.name
+        self._settings = settings
         self._deps = deps
         self._deadline = deadline
+        self._http = http
+        self._kv = kv
         self._envelope = Envelope(settings.token, settings.encoding_aes_key, "", deps)
         self._robots = GroupRobots(settings.name, settings.api_base, uow, http, media)
 
@@ -320,6 +325,7 @@ class WeComBotChannel:
             return reject(self._deps, self.name, 400, f"not a smart-robot message: {exc}")
         if msg is None:
             return web.Response(text="")
+        await self._remember_response_url(msg)
         replies = await deliver(self._deps, msg, self._deadline)
         texts = [r.text for r in replies if r.text]
         if not texts:
@@ -360,6 +366,14 @@ class WeComBotChannel:
             raw=data,
         )
 
+    async def _remember_response_url(self, msg: InboundMessage) -> None:
+        """A message's response_url answers it once within an hour: kept for a reply that
+        misses the passive window. Only WeCom's own URLs are taken."""
+        url = str(msg.raw.get("response_url", ""))
+        if url.startswith(f"{self._settings.api_base}/"):
+            key = self._kv.keys.session_webhook(self.name, msg.chat_id)
+            await self._kv.set(key, url, RESPONSE_URL_SECONDS)
+
     def send_interval(self, push: Push) -> float:
         return ROBOT_INTERVAL if push.is_group else 0.0
 
@@ -367,6 +381,18 @@ class WeComBotChannel:
         await self._robots.prepare(pushes)
 
     async def send(self, push: Push) -> str:
+        """Through the last message's response_url (once) if there is one, else the group's
+        robot; a smart robot cannot start a 1:1 chat."""
+        key = self._kv.keys.session_webhook(self.name, push.chat_id)
+        url = await self._kv.get(key)
+        if url is not None and push.reply.kind is not ReplyKind.IMAGE:
+            await self._kv.delete(key)  # usable once
+            body = {"msgtype": "markdown", "markdown": {"content": push.reply.text}}
+            async with self._http.session.post(url, json=body) as resp:
+                code, reason = errcode(await json_answer(resp))
+            if code == 0:
+                return reason
+            log.info("channel %s: response_url refused (%s); trying the robot", self.name, reason)
         if not push.is_group:
             raise SendError("a smart robot pushes only into group chats", permanent=True)
         return await self._robots.send(push)

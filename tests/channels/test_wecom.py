@@ -377,3 +377,43 @@ async def test_a_photo_goes_to_the_group_as_an_image_the_robot_can_check(
     (sent,) = robot.received  # the fake refuses a wrong md5 or a picture over 2 MB
     assert sent["msgtype"] == "image"
     assert base64.b64decode(sent["image"]["base64"]) == png()
+
+
+async def test_a_later_answer_uses_the_messages_response_url_once(
+    wecom: Client, clock: FixedClock, fake_wecom: tuple[FakeWeCom, str]
+) -> None:
+    fake, base = fake_wecom
+    services = services_of(wecom)
+    await services.outbox.stop()
+    fake.responses["RC1"] = []
+    crypto = WeChatCrypto(WECHAT_TOKEN, WECHAT_AES_KEY, "")
+    message = {
+        "msgid": "m-late",
+        "aibotid": "AIBOT1",
+        "chattype": "group",
+        "chatid": "CHAT9",
+        "from": {"userid": "lisi"},
+        "msgtype": "text",
+        "text": {"content": "@村务助手 查进度"},
+        "response_url": f"{base}/cgi-bin/aibot/response?response_code=RC1",
+    }
+    now = int(clock.now().timestamp())
+    encrypt, sig = sealed(crypto, json.dumps(message, ensure_ascii=False), now)
+    query = {"msg_signature": sig, "timestamp": str(now), "nonce": "n1"}
+    resp = await wecom.post("/callback/wbot", params=query, json={"encrypt": encrypt})
+    assert resp.status == 200
+    async with services.uow() as store:
+        for text in ("进度：已受理", "再补充一句"):
+            push = Push(channel="wbot", chat_id="CHAT9", is_group=True, reply=Reply.of_text(text))
+            enqueue(store, push, clock.now())
+    await services.outbox.run_once()
+    clock.advance(3)  # the group's 3 s spacing
+    await services.outbox.run_once()
+    assert fake.responses["RC1"] == [
+        {"msgtype": "markdown", "markdown": {"content": "进度：已受理"}}
+    ]
+    async with services.uow() as store:
+        rows = await store.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        second = rows.all()[1]
+    assert second.status.value == "dead"  # used once; this group has no robot key
+    assert "no robot key" in second.last_error

@@ -32,6 +32,7 @@ class FakeWeCom:
         self.tokens: set[str] = set()
         self.token_fetches = 0
         self.members: dict[str, list[dict[str, Any]]] = {}  # userid -> app messages received
+        self.responses: dict[str, list[dict[str, Any]]] = {}  # response code -> answers
 
     def robot(self, key: str) -> GroupRobot:
         self.robots[key] = GroupRobot(key)
@@ -42,7 +43,16 @@ class FakeWeCom:
         app.router.add_post("/cgi-bin/webhook/send", self._send)
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._message_send)
+        app.router.add_post("/cgi-bin/aibot/response", self._response)
         return app
+
+    async def _response(self, request: web.Request) -> web.Response:
+        """A smart-robot message's response_url: it answers once."""
+        code = request.query.get("response_code", "")
+        if code not in self.responses or self.responses[code]:
+            return web.json_response({"errcode": 40058, "errmsg": "response_code used or invalid"})
+        self.responses[code].append(await request.json())
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _gettoken(self, request: web.Request) -> web.Response:
         if request.query.get("corpid") != self.corp_id:
