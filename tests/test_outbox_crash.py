@@ -92,6 +92,11 @@ async def test_a_worker_killed_mid_fan_out_and_restarted_delivers_everything(
                     SystemClock().now(),
                 )
 
+        async def all_sent() -> bool:
+            async with uow() as store:
+                statuses = (await store.session.scalars(select(OutboxMessage.status))).all()
+            return set(statuses) == {OutboxStatus.SENT}
+
         def received() -> int:
             return sum(len(r.received) for r in fake.robots.values())
 
@@ -105,7 +110,10 @@ async def test_a_worker_killed_mid_fan_out_and_restarted_delivers_everything(
         assert at_kill < GROUPS  # it really died in the middle
         second = serve(cfg)
         try:
-            await wait_until(lambda: all(r.received for r in fake.robots.values()), 30)
+            deadline = time.monotonic() + 30
+            while not await all_sent():  # every row recorded as sent, killed claims included
+                assert time.monotonic() < deadline, "timed out"
+                await asyncio.sleep(0.1)
         finally:
             second.send_signal(signal.SIGTERM)
             out, _ = second.communicate(timeout=15)
@@ -115,6 +123,7 @@ async def test_a_worker_killed_mid_fan_out_and_restarted_delivers_everything(
     finally:
         await engine.dispose()
     assert {r.status for r in rows} == {OutboxStatus.SENT}
+    assert all(robot.received for robot in fake.robots.values())  # every group got its notice
     sent_twice = received() - GROUPS
     # only pushes the platform took between the last record and the kill: at most a pass
     assert 0 <= sent_twice <= BATCH
