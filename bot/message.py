@@ -64,6 +64,7 @@ class ReplyKind(StrEnum):
     TEXT = "text"
     MARKDOWN = "markdown"
     IMAGE = "image"
+    LINK = "link"  # a card: title, text, a link (and a picture URL); a notice with details
 
 
 class Reply(BaseModel):
@@ -73,8 +74,10 @@ class Reply(BaseModel):
 
     kind: ReplyKind = ReplyKind.TEXT
     text: str = ""
-    image: str = ""  # media path or URL, for kind=image
+    image: str = ""  # media name (kind=image), or a picture URL (kind=link)
     mentions: tuple[str, ...] = ()  # external user ids to @mention where the channel can
+    title: str = ""  # kind=link
+    url: str = ""  # kind=link: where the card leads
 
     @classmethod
     def of_text(cls, text: str, *, mentions: tuple[str, ...] = ()) -> Reply:

@@ -58,6 +58,9 @@ def body_of(reply: Reply) -> dict[str, Any]:
     """A DingTalk robot message: the same shape for a callback's answer, a session webhook
     and a custom robot."""
     at = {"atUserIds": list(reply.mentions)} if reply.mentions else {}
+    if reply.kind is ReplyKind.LINK:
+        link = {"title": reply.title, "text": reply.text, "messageUrl": reply.url}
+        return {"msgtype": "link", "link": {**link, "picUrl": reply.image}}
     if reply.kind is ReplyKind.MARKDOWN:
         title = reply.text.strip().splitlines()[0].lstrip("#* ")[:40] if reply.text else ""
         message: dict[str, Any] = {

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bot.channels.base import ChannelDeps, deliver
 from bot.media import MediaError, MediaStore
-from bot.message import InboundMessage, Kind, Location, MediaRef, Push, Reply
+from bot.message import InboundMessage, Kind, Location, MediaRef, Push, Reply, ReplyKind
 from storage.models import Person
 from storage.repos import UnitOfWork
 
@@ -221,8 +221,13 @@ class SimChannel:
 
     async def send(self, push: Push) -> str:
         """A push from the outbox shows up in the chat's transcript, as on a platform."""
+        reply = push.reply
+        if reply.kind is ReplyKind.LINK:  # the simulator shows a card as its text and link
+            shown, image = "\n".join(p for p in (reply.title, reply.text, reply.url) if p), ""
+        else:
+            shown, image = reply.text, reply.image
         entry = self.transcript.add(
-            push.chat_id, "out", "bot", push.reply.text, push.reply.image, self._deps.clock.now()
+            push.chat_id, "out", "bot", shown, image, self._deps.clock.now()
         )
         return f"seq {entry.seq}"
 

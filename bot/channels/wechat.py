@@ -29,7 +29,7 @@ from bot.channels.base import ChannelDeps, deliver, errcode, json_answer, reject
 from bot.channels.tokens import AccessToken
 from bot.config import WeChatChannelSettings
 from bot.http import Http
-from bot.message import InboundMessage, Kind, Location, MediaRef, Push, Reply
+from bot.message import InboundMessage, Kind, Location, MediaRef, Push, Reply, ReplyKind
 from bot.outbox import SendError
 from bot.store import KeyValue
 
@@ -165,8 +165,13 @@ class WeChatChannel:
         Official Account cannot push at will."""
         if push.is_group:
             raise SendError("an Official Account has no group chats", permanent=True)
-        text = {"content": clip(push.reply.text)}
-        body = {"touser": push.chat_id, "msgtype": "text", "text": text}
+        reply = push.reply
+        body: dict[str, Any] = {"touser": push.chat_id, "msgtype": "text"}
+        if reply.kind is ReplyKind.LINK:
+            article = {"title": reply.title, "description": reply.text, "url": reply.url}
+            body |= {"msgtype": "news", "news": {"articles": [{**article, "picurl": reply.image}]}}
+        else:
+            body["text"] = {"content": clip(reply.text)}
         try:
             return await self._call("/cgi-bin/message/custom/send", body)
         except SendError as exc:

@@ -123,6 +123,11 @@ def robot_body(reply: Reply, image: bytes | None = None) -> dict[str, Any]:
                 "md5": hashlib.md5(image).hexdigest(),
             },
         }
+    if reply.kind is ReplyKind.LINK:
+        article = {"title": reply.title, "description": reply.text, "url": reply.url}
+        if reply.image:
+            article["picurl"] = reply.image
+        return {"msgtype": "news", "news": {"articles": [article]}}
     if reply.kind is ReplyKind.MARKDOWN:
         mentions = "".join(f"<@{m}>" for m in reply.mentions)
         content = _clip(reply.text + (f"\n{mentions}" if mentions else ""), MARKDOWN_MAX_BYTES)

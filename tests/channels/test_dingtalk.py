@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Services
-from bot.channels.dingtalk import sign
+from bot.channels.dingtalk import body_of, sign
 from bot.clock import FixedClock
 from bot.i18n import Translations
+from bot.message import Reply, ReplyKind
 from storage.models import InboundLog
 from tests.channels.dingtalk_support import body, headers, signature, text_payload
 
@@ -229,3 +230,26 @@ async def test_the_metrics_count_refusals(client: Any, clock: FixedClock) -> Non
     text = await (await client.get("/metrics")).text()
     line = 'villagebot_inbound_messages_total{channel="ding",kind="unknown",result="rejected"}'
     assert f"{line} 1.0" in text
+
+
+def test_robot_bodies_follow_the_documented_shapes() -> None:
+    assert body_of(Reply.of_text("开会", mentions=("user001",))) == {
+        "msgtype": "text",
+        "text": {"content": "开会"},
+        "at": {"atUserIds": ["user001"]},
+    }
+    markdown = body_of(Reply(kind=ReplyKind.MARKDOWN, text="#### 停水通知\n周一 8:00-12:00"))
+    assert markdown == {
+        "msgtype": "markdown",
+        "markdown": {"title": "停水通知", "text": "#### 停水通知\n周一 8:00-12:00"},
+    }
+    card = Reply(kind=ReplyKind.LINK, title="停水通知", text="周一", url="https://v.example/1")
+    assert body_of(card) == {
+        "msgtype": "link",
+        "link": {
+            "title": "停水通知",
+            "text": "周一",
+            "messageUrl": "https://v.example/1",
+            "picUrl": "",
+        },
+    }

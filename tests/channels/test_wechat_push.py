@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.app import Services, build_services
 from bot.clock import FixedClock
 from bot.config import Settings, WeChatChannelSettings
-from bot.message import Push, Reply
+from bot.message import Push, Reply, ReplyKind
 from bot.outbox import enqueue
 from storage.models import OutboxMessage, OutboxStatus
 from tests.conftest import STACKS, WECHAT_APP_ID, WECHAT_TOKEN
@@ -149,3 +149,26 @@ async def test_outside_the_window_a_configured_template_message_carries_it(
     assert sent["data"] == {"thing1": {"value": "本周六上午村委会集中办理医保缴费"}}
     (row,) = await outbox(services)
     assert row.status is OutboxStatus.SENT
+
+
+async def test_a_card_goes_as_a_news_message(make: Make, fake: FakeWeChat) -> None:
+    services = await make()
+    villager = fake.wrote("oV7")
+    card = Reply(
+        kind=ReplyKind.LINK, title="医保缴费", text="本周六上午", url="https://v.example/2"
+    )
+    async with services.uow() as store:
+        enqueue(
+            store,
+            Push(channel="oa", chat_id="oV7", is_group=False, reply=card),
+            services.clock.now(),
+        )
+    await services.outbox.run_once()
+    (sent,) = villager.received
+    assert sent["msgtype"] == "news"
+    assert sent["news"]["articles"][0] == {
+        "title": "医保缴费",
+        "description": "本周六上午",
+        "url": "https://v.example/2",
+        "picurl": "",
+    }

@@ -227,6 +227,21 @@ def test_group_robot_bodies_follow_the_documented_shapes() -> None:
     }
     markdown = robot_body(Reply(kind=ReplyKind.MARKDOWN, text="**通知**", mentions=("lisi",)))
     assert markdown == {"msgtype": "markdown", "markdown": {"content": "**通知**\n<@lisi>"}}
+    card = Reply(
+        kind=ReplyKind.LINK, title="停水通知", text="周一 8:00-12:00", url="https://v.example/n/1"
+    )
+    assert robot_body(card) == {
+        "msgtype": "news",
+        "news": {
+            "articles": [
+                {
+                    "title": "停水通知",
+                    "description": "周一 8:00-12:00",
+                    "url": "https://v.example/n/1",
+                }
+            ]
+        },
+    }
     raw = b"\x89PNG\r\n\x1a\n not really an image"
     image = robot_body(Reply(), image=raw)
     assert image == {
