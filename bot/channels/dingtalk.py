@@ -9,9 +9,7 @@ DingTalk bans it for 10 minutes with errcode 130101), signed when it has a secre
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -21,9 +19,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
-from aiohttp import ClientWebSocketResponse, WSMsgType, web
+from aiohttp import web
 
 from bot.channels.base import ChannelDeps, deliver, errcode, json_answer, reject
+from bot.channels.dingtalk_stream import Stream
 from bot.channels.robots import RobotBook
 from bot.channels.tokens import AccessToken
 from bot.config import DingTalkChannelSettings
@@ -39,8 +38,6 @@ log = logging.getLogger(__name__)
 TIMESTAMP_WINDOW_MS = 3_600_000  # DingTalk's own tolerance for its signatures
 ROBOT_INTERVAL = 3.0  # 20 messages a minute per custom robot
 ROBOT_BAN_SECONDS = 600  # what DingTalk imposes after errcode 130101
-STREAM_TOPIC = "/v1.0/im/bot/messages/get"  # robot messages over the stream
-STREAM_RETRY_SECONDS = 10.0
 SESSION_MARGIN = 60  # stop using a session webhook this long before it expires
 THROTTLED = 130101
 # The robot's token or signature is wrong, the group is gone, or the message is refused for
@@ -100,7 +97,9 @@ class DingTalkChannel:
         self.name = settings.name
         self._kv = kv
         self._token = AccessToken(kv, settings.name, self._fetch_token)
-        self._stream: asyncio.Task[None] | None = None
+        self._stream = (
+            Stream(settings, http, self.take_streamed) if settings.mode == "stream" else None
+        )
         self._robot_code = settings.robot_code or settings.app_key
         self._settings = settings
         self._deps = deps
@@ -242,93 +241,23 @@ class DingTalkChannel:
     # --- stream mode ------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._settings.mode == "stream" and self._stream is None:
-            self._stream = asyncio.create_task(self._stream_forever(), name=f"{self.name} stream")
+        if self._stream is not None:
+            self._stream.start()
 
     async def stop(self) -> None:
         if self._stream is not None:
-            self._stream.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._stream
-            self._stream = None
+            await self._stream.stop()
 
-    async def _stream_forever(self) -> None:
-        """Keep DingTalk's outbound WebSocket open: connect, serve frames, and when it drops
-        (or DingTalk asks us to), connect again after a pause that grows while it fails."""
-        failures = 0
-        while True:
-            try:
-                await self._stream_once()  # returns when DingTalk closes or asks to reconnect
-                failures = 0
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                log.warning("channel %s: stream connection failed: %r", self.name, exc)
-            await asyncio.sleep(min(60.0, STREAM_RETRY_SECONDS * 2 ** (failures - 1)))
-
-    async def _stream_once(self) -> None:
-        body = {
-            "clientId": self._settings.app_key,
-            "clientSecret": self._settings.app_secret,
-            "subscriptions": [
-                {"type": "CALLBACK", "topic": STREAM_TOPIC},
-                {"type": "EVENT", "topic": "*"},
-            ],
-            "ua": "villagebot",
-            "localIp": "",
-        }
-        url = f"{self._settings.api_base}/v1.0/gateway/connections/open"
-        async with self._http.session.post(url, json=body) as resp:
-            if resp.status != 200:
-                raise SendError(f"stream registration refused: HTTP {resp.status}")
-            ticket = await resp.json(content_type=None)
-        endpoint = f"{ticket['endpoint']}?ticket={quote_plus(str(ticket['ticket']))}"
-        async with self._http.session.ws_connect(endpoint, heartbeat=60) as ws:
-            log.info("channel %s: stream connected", self.name)
-            async for frame in ws:
-                if frame.type is not WSMsgType.TEXT:
-                    break
-                if not await self._on_frame(ws, frame.data):
-                    break  # DingTalk asked us to reconnect
-
-    async def _on_frame(self, ws: ClientWebSocketResponse, raw: str) -> bool:
-        """ACK the frame at once (DingTalk resends what is not ACKed), then handle it. False
-        when DingTalk asks for a new connection."""
-        try:
-            frame = json.loads(raw)
-            headers = frame["headers"]
-            message_id = str(headers["messageId"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("channel %s: unreadable stream frame dropped", self.name)
-            return True
-        topic, kind = headers.get("topic", ""), frame.get("type", "")
-        data = frame.get("data", "{}")
-        ack = {
-            "code": 200,
-            "headers": {"messageId": message_id, "contentType": "application/json"},
-            "message": "OK",
-            "data": data if topic == "ping" else "{}",
-        }
-        await ws.send_str(json.dumps(ack))
-        if kind == "SYSTEM" and topic == "disconnect":
-            return False
-        if kind == "CALLBACK" and topic == STREAM_TOPIC:
-            try:
-                payload = json.loads(data)
-                msg = self.parse(payload)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                log.warning("channel %s: stream message refused: %s", self.name, exc)
-                return True
-            if msg is not None:
-                await self._remember_session(msg, payload)
-                self._deps.tasks.spawn(self._answer(msg), name=f"stream {msg.msg_id}")
-        return True
+    async def take_streamed(self, payload: Any) -> None:
+        """A robot message from the stream: no HTTP response to answer in, so its replies
+        are pushed (through the message's session webhook)."""
+        msg = self.parse(payload)
+        if msg is None:
+            return
+        await self._remember_session(msg, payload)
+        self._deps.tasks.spawn(self._answer(msg), name=f"stream {msg.msg_id}")
 
     async def _answer(self, msg: InboundMessage) -> None:
-        """A streamed message has no HTTP response to answer in: its replies are pushed
-        (through the message's session webhook)."""
         outcome = await self._deps.dispatcher.feed(msg)
         if outcome.result != "duplicate" and outcome.replies:
             await self._deps.dispatcher.push_replies(msg, outcome.replies, "reply")

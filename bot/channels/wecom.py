@@ -10,9 +10,6 @@ never logged.
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import hashlib
 import hmac
 import json
 import logging
@@ -27,30 +24,30 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.replies import TextReply
 
 from bot.channels.base import ChannelDeps, deliver, errcode, json_answer, reject
-from bot.channels.robots import RobotBook
 from bot.channels.tokens import AccessToken
 from bot.channels.wechat import TIMESTAMP_WINDOW, fields, reply_xml, signature, to_inbound
+from bot.channels.wecom_robots import (
+    PERMANENT,
+    ROBOT_INTERVAL,
+    TEXT_MAX_BYTES,
+    THROTTLE_WAIT,
+    THROTTLED,
+    GroupRobots,
+    clip_bytes,
+)
 from bot.config import WeComBotChannelSettings, WeComChannelSettings
 from bot.http import Http
 from bot.media import MediaStore
-from bot.message import InboundMessage, Kind, Push, Reply, ReplyKind
+from bot.message import InboundMessage, Kind, Push, ReplyKind
 from bot.outbox import SendError
 from bot.store import KeyValue
 from storage.repos import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-ROBOT_INTERVAL = 3.0  # 20 messages a minute per group robot
 RESPONSE_URL_SECONDS = 3600 - 60  # a response_url answers once within the hour
 MEMBER_INTERVAL = 2.0  # an app may send a member 30 messages a minute; excess is dropped
 TOKEN_INVALID = {40014, 42001, 41001}
-THROTTLED = {45009, 45033}  # "api freq out of limit" and its kin: wait, then send again
-THROTTLE_WAIT = 60.0
-IMAGE_MAX_BYTES = 2 * 1024 * 1024
-MARKDOWN_MAX_BYTES = 4096
-TEXT_MAX_BYTES = 2048
-# The key is wrong or the robot was removed, or the message is refused for its content.
-PERMANENT = {93000, 93004, 93008, 40008, 44004, 40058}
 
 
 class Envelope:
@@ -110,75 +107,6 @@ class Envelope:
             "timestamp": sealed["TimeStamp"],
             "nonce": sealed["Nonce"],
         }
-
-
-def robot_body(reply: Reply, image: bytes | None = None) -> dict[str, Any]:
-    """A group robot message: text (mentions as mentioned_list), markdown (<@userid>) or an
-    image (base64 + md5 of the raw bytes)."""
-    if image is not None:
-        return {
-            "msgtype": "image",
-            "image": {
-                "base64": base64.b64encode(image).decode(),
-                "md5": hashlib.md5(image).hexdigest(),
-            },
-        }
-    if reply.kind is ReplyKind.LINK:
-        article = {"title": reply.title, "description": reply.text, "url": reply.url}
-        if reply.image:
-            article["picurl"] = reply.image
-        return {"msgtype": "news", "news": {"articles": [article]}}
-    if reply.kind is ReplyKind.MARKDOWN:
-        mentions = "".join(f"<@{m}>" for m in reply.mentions)
-        content = _clip(reply.text + (f"\n{mentions}" if mentions else ""), MARKDOWN_MAX_BYTES)
-        return {"msgtype": "markdown", "markdown": {"content": content}}
-    text: dict[str, Any] = {"content": _clip(reply.text, TEXT_MAX_BYTES)}
-    if reply.mentions:
-        text["mentioned_list"] = list(reply.mentions)
-    return {"msgtype": "text", "text": text}
-
-
-def _clip(text: str, limit: int) -> str:
-    raw = text.encode()
-    return text if len(raw) <= limit else raw[: limit - 3].decode(errors="ignore") + "…"
-
-
-class GroupRobots:
-    """Pushes into group chats through their group robot webhooks."""
-
-    def __init__(
-        self, channel: str, api_base: str, uow: UnitOfWork, http: Http, media: MediaStore
-    ) -> None:
-        self._channel = channel
-        self._api_base = api_base
-        self._book = RobotBook(uow, channel)
-        self._http = http
-        self._media = media
-
-    async def prepare(self, pushes: Sequence[Push]) -> None:
-        await self._book.prepare(pushes)
-
-    async def send(self, push: Push) -> str:
-        key, _ = await self._book.robot(push.chat_id)
-        if not key:
-            raise SendError(f"group chat {push.chat_id} has no robot key", permanent=True)
-        image = None
-        if push.reply.kind is ReplyKind.IMAGE:  # a photo from the media store, by its name
-            path = self._media.path(push.reply.image)
-            if not path.is_file():
-                raise SendError(f"no stored photo {push.reply.image!r}", permanent=True)
-            image = await asyncio.to_thread(path.read_bytes)
-            if len(image) > IMAGE_MAX_BYTES:
-                raise SendError("photo over the group robot's 2 MB", permanent=True)
-        url = f"{self._api_base}/cgi-bin/webhook/send?key={quote_plus(key)}"
-        async with self._http.session.post(url, json=robot_body(push.reply, image)) as resp:
-            answer = await json_answer(resp)
-        code, reason = errcode(answer)
-        if code == 0:
-            return reason
-        if code in THROTTLED:
-            raise SendError(reason, retry_after=THROTTLE_WAIT)
-        raise SendError(reason, permanent=code in PERMANENT)
 
 
 class WeComChannel:
@@ -251,7 +179,7 @@ class WeComChannel:
             "touser": push.chat_id,
             "msgtype": "text",
             "agentid": self._settings.agent_id,
-            "text": {"content": _clip(push.reply.text, TEXT_MAX_BYTES)},
+            "text": {"content": clip_bytes(push.reply.text, TEXT_MAX_BYTES)},
         }
         for attempt in (1, 2):
             token = await self._token.get()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.app import SERVICES, Services, create_app
-from bot.channels.wecom import robot_body
+from bot.channels.wecom_robots import robot_body
 from bot.clock import FixedClock
 from bot.config import Settings, WeComBotChannelSettings, WeComChannelSettings
 from bot.i18n import Translations
