@@ -15,9 +15,17 @@ from storage.models.people import (
     Role,
     RoleAssignment,
 )
+from storage.models.reports import (
+    OPEN_STATUSES,
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    ReportStatus,
+)
 
 __all__ = [
     "CADRE_ROLES",
+    "OPEN_STATUSES",
     "PARENT_LEVEL",
     "ROLE_LEVEL",
     "Base",
@@ -34,6 +42,10 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Person",
+    "Report",
+    "ReportEvent",
+    "ReportPhoto",
+    "ReportStatus",
     "Role",
     "RoleAssignment",
 ]

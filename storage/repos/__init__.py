@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.repos.inbound import InboundRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.registry import ChatRepo, IdentityRepo, OrgRepo, PeopleRepo
+from storage.repos.reports import ReportRepo
 
 
 class Store:
@@ -24,6 +25,7 @@ class Store:
         self.chats = ChatRepo(session)
         self.inbound = InboundRepo(session)
         self.outbox = OutboxRepo(session)
+        self.reports = ReportRepo(session)
 
     @property
     def touched(self) -> bool:
