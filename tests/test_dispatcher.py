@@ -193,9 +193,9 @@ async def test_conversation_state_carries_to_the_next_message(make_dispatcher: F
     dispatcher = make_dispatcher(router)
     first = await dispatcher.feed(message("开始", sender="s1"))
     assert first.replies == (Reply.of_text("请说下一句"),)
-    second = await dispatcher.feed(message("路灯坏了", sender="s1"))
-    assert second.replies == (Reply.of_text("第二步:路灯坏了:1"),)
-    third = await dispatcher.feed(message("路灯坏了", sender="s1"))  # state ended
+    second = await dispatcher.feed(message("三组那件事", sender="s1"))
+    assert second.replies == (Reply.of_text("第二步:三组那件事:1"),)
+    third = await dispatcher.feed(message("三组那件事", sender="s1"))  # state ended
     assert third.replies == (Reply.of_text(ZH.t("fallback.unknown")),)
 
 
@@ -205,7 +205,7 @@ async def test_state_expires(make_dispatcher: Factory, clock: FixedClock) -> Non
     dispatcher = make_dispatcher(router, MemoryStore(clock), state_ttl_seconds=600)
     await dispatcher.feed(message("开始", sender="s2"))
     clock.advance(601)
-    late = await dispatcher.feed(message("路灯坏了", sender="s2"))
+    late = await dispatcher.feed(message("三组那件事", sender="s2"))
     assert late.replies == (Reply.of_text(ZH.t("fallback.unknown")),)
 
 

@@ -80,7 +80,8 @@ async def test_photo_upload_is_stored_by_content(
     form.add_field("photo", data, filename="road.png", content_type="image/png")
     resp = await client.post("/sim/api/photos", data=form)
     assert resp.status == 200
-    assert (await resp.json())["replies"][0]["text"] == ZH.t("fallback.unsupported")
+    # a photo starts a 随手拍 report: a guest is asked to bind first (the photo is kept)
+    assert (await resp.json())["replies"][0]["text"] == ZH.t("refusal.bind_first")
     name = f"{hashlib.sha256(data).hexdigest()}.png"
     assert services.media.path(name).read_bytes() == data
     shown = await client.get(f"/sim/media/{name}")

@@ -485,8 +485,12 @@ async def test_unrecognised_voice_asks_to_say_it_again(
 
 
 @pytest.mark.parametrize(
-    ("payload", "msg_id", "kind"),
-    [(IMAGE_7_7, "22", "image"), (LOCATION_7_7, "23", "location")],
+    ("payload", "msg_id", "kind", "answer"),
+    [
+        # a photo is a 随手拍 report: a stranger is asked to bind first
+        (IMAGE_7_7, "22", "image", "refusal.bind_first"),
+        (LOCATION_7_7, "23", "location", "fallback.unsupported"),
+    ],
     ids=["image", "location"],
 )
 @BOTH_MODES
@@ -498,12 +502,13 @@ async def test_image_and_location_are_acknowledged_and_logged(
     payload: str,
     msg_id: str,
     kind: str,
+    answer: str,
 ) -> None:
     now = now_of(clock)
     resp = await deliver(client, channel, payload.format(at=now), now)
     reply = await open_reply(resp, channel)
     assert reply["ToUserName"] == "oU"
-    assert reply["Content"] == ZH.t("fallback.unsupported")
+    assert reply["Content"] == ZH.t(answer)
     [row] = await inbound_rows(services)
     assert (row.msg_id, row.sender_id, row.kind) == (msg_id, "oU", kind)
 

@@ -1,0 +1,181 @@
+"""随手拍 intake through the simulator, on both stacks: words, a photo then words, routing,
+the cadre group's announcement, 我的上报 and 查进度."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import FormData
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from bot.app import Services
+from bot.i18n import Translations
+from storage.models import (
+    OrgUnit,
+    Person,
+    Report,
+    ReportPhoto,
+    ReportStatus,
+    Role,
+    RoleAssignment,
+)
+from tests.factories import png
+from tests.sim_support import enroll, say
+
+ZH = Translations().for_locale("zh_CN")
+Client = TestClient[Any, Any]
+
+
+async def reports(services: Services) -> list[Report]:
+    async with services.uow() as store:
+        return list((await store.session.scalars(select(Report).order_by(Report.id))).all())
+
+
+async def give_role(services: Services, code: str, unit: str, role: Role, *cats: str) -> None:
+    async with services.uow() as store:
+        pid = await store.session.scalar(select(Person.id).where(Person.code == code))
+        uid = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == unit))
+        assert pid is not None
+        assert uid is not None
+        store.session.add(
+            RoleAssignment(person_id=pid, org_unit_id=uid, role=role, categories=list(cats))
+        )
+
+
+async def cadre_group(client: Client, services: Services) -> list[str]:
+    await services.outbox.run_once()
+    resp = await client.get("/sim/api/transcript", params={"chat": "g-v1-cadres"})
+    return [e["text"] for e in await resp.json() if e["direction"] == "out"]
+
+
+async def test_a_report_in_words_is_numbered_routed_and_announced(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    (answer,) = await say(client, "sim-P1", "村口路灯坏了三天了")
+    (report,) = await reports(services)
+    assert answer == ZH.t(
+        "report.received",
+        number=report.id,
+        category="路灯电力",
+        role=ZH.t("role.village_secretary"),
+    )
+    assert (report.category, report.status) == ("路灯电力", ReportStatus.ASSIGNED)
+    assert report.text == "村口路灯坏了三天了"
+    # nobody's categories cover it and grid G1 has no grid worker: the village secretary
+    async with services.uow() as store:
+        secretary = (await store.people.matching("李书记", "2222"))[0]
+    assert report.assignee_id == secretary.id
+    assert report.accept_due_at - report.created_at == timedelta(hours=24)
+    assert report.resolve_due_at - report.created_at == timedelta(hours=72)
+    (announced,) = await cadre_group(client, services)
+    assert f"#{report.id}" in announced
+    assert "村口路灯坏了三天了" in announced
+    assert "王秀英" in announced
+    assert "李书记" in announced
+
+
+async def test_routing_prefers_the_cadre_of_the_category_then_the_grid_worker(
+    client: Client, services: Services, registry: None
+) -> None:
+    await give_role(services, "P8", "V1", Role.VILLAGE_CADRE, "环境卫生")
+    await enroll(services)
+    await say(client, "sim-P8", "路边有人乱倒垃圾")  # P8 reports, P8 handles: fine
+    await say(client, "sim-P4", "二组的水渠堵了")  # 孙大爷 lives in grid G2: its grid worker
+    first, second = await reports(services)
+    async with services.uow() as store:
+        cadre = (await store.people.matching("王秀英", "8888"))[0]
+        grid_worker = (await store.people.matching("赵网格", "3333"))[0]
+    assert (first.category, first.assignee_id) == ("环境卫生", cadre.id)
+    assert (second.category, second.assignee_id) == ("水利设施", grid_worker.id)
+
+
+async def test_a_sick_crop_goes_to_the_townships_agricultural_technician(
+    client: Client, services: Services, registry: None
+) -> None:
+    await give_role(services, "P7", "T1", Role.AGRI_TECHNICIAN)
+    await enroll(services)
+    (answer,) = await say(client, "sim-P1", "我家玉米叶子发黄了")
+    (report,) = await reports(services)
+    assert report.category == "农技问诊"
+    assert "role.agri_technician" not in answer
+    assert ZH.t("role.agri_technician") in answer
+    async with services.uow() as store:
+        township = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "T1"))
+    assert report.unit_id == township
+
+
+async def test_a_photo_then_words_make_one_report_with_the_photo(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    form = FormData()
+    form.add_field("sender", "sim-P1")
+    form.add_field("chat", "dm")
+    form.add_field("photo", png(), filename="ditch.png", content_type="image/png")
+    resp = await client.post("/sim/api/photos", data=form)
+    assert [r["text"] for r in (await resp.json())["replies"]] == [ZH.t("report.photo_received")]
+    assert await reports(services) == []  # waits for the words
+    (answer,) = await say(client, "sim-P1", "一组水渠堵了")
+    (report,) = await reports(services)
+    assert report.category == "水利设施"
+    assert f"#{report.id}" in answer
+    async with services.uow() as store:
+        photos = (await store.session.scalars(select(ReportPhoto))).all()
+    assert [(p.report_id, p.proof) for p in photos] == [(report.id, False)]
+    assert services.media.path(photos[0].media).read_bytes() == png()
+
+
+async def test_a_photo_without_words_is_a_report_of_other(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    form = FormData()
+    form.add_field("sender", "sim-P1")
+    form.add_field("chat", "dm")
+    form.add_field("photo", png(), filename="x.png", content_type="image/png")
+    await client.post("/sim/api/photos", data=form)
+    await say(client, "sim-P1", "跳过")
+    (report,) = await reports(services)
+    assert (report.category, report.text) == ("其他", "")
+
+
+async def test_questions_and_small_talk_are_not_reports(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    assert await say(client, "sim-P1", "明天停水吗？") == [ZH.t("fallback.unknown")]
+    assert await say(client, "sim-P1", "你好") == [ZH.t("fallback.unknown")]
+    assert await reports(services) == []
+
+
+async def test_my_reports_and_progress(client: Client, services: Services, registry: None) -> None:
+    await enroll(services)
+    assert await say(client, "sim-P1", "我的上报") == [ZH.t("report.mine_empty")]
+    await say(client, "sim-P1", "村口路灯坏了")
+    (report,) = await reports(services)
+    (mine,) = await say(client, "sim-P1", "我的上报")
+    assert f"#{report.id} 路灯电力：{ZH.t('report.status.assigned')}" in mine
+    (detail,) = await say(client, "sim-P1", f"查进度 {report.id}")
+    assert detail.splitlines()[0] == ZH.t(
+        "report.progress_title",
+        number=report.id,
+        category="路灯电力",
+        status=ZH.t("report.status.assigned"),
+    )
+    assert len(detail.splitlines()) == 3  # reported, then handed to the person in charge
+    assert await say(client, "sim-P1", "查进度") == [ZH.t("report.progress_usage")]
+    # somebody else's report is not shown
+    assert await say(client, "sim-P4", f"查进度 {report.id}") == [
+        ZH.t("report.not_yours", number=str(report.id))
+    ]
+
+
+async def test_who_cannot_report(client: Client, services: Services, registry: None) -> None:
+    await enroll(services)
+    assert await say(client, "sim-guest-1", "村口路灯坏了") == [ZH.t("refusal.bind_first")]
+    await say(client, "sim-guest-2", "绑定 孙小明 5555")  # family living in town: no village
+    assert await say(client, "sim-guest-2", "村口路灯坏了") == [ZH.t("report.no_village")]
+    assert await reports(services) == []
