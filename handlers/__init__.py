@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from bot.router import Router
 from handlers import binding, fallback, help, reports
+from handlers.reports import cadre
 
 
 def build_router() -> Router:
     """All features, in priority order: help first (it answers in any state), the
     catch-all fallback last."""
     root = Router(name="root")
-    for feature in (help.router, binding.router, reports.router, fallback.router):
+    for feature in (help.router, binding.router, cadre.router, reports.router, fallback.router):
         root.include_router(feature)
     return root

@@ -128,6 +128,7 @@ async def _submit(msg: InboundMessage, ctx: Context, text: str, photos: list[str
             reporter_id=person.id,
             channel=msg.channel,
             chat_id=msg.chat_id,
+            chat_is_group=msg.is_group,
             village_id=person.village_id,
             grid_id=person.grid_id,
             unit_id=to.unit_id,

@@ -44,6 +44,7 @@ class Report(Base):
     reporter_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))  # where the reporter wrote from
     chat_id: Mapped[str] = mapped_column(String(128))  # …and answers go back to
+    chat_is_group: Mapped[bool] = mapped_column(default=False)
     village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))  # the tier that holds it

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -96,3 +96,24 @@ class ReportRepo:
             GroupChat.org_unit_id == unit_id, GroupChat.purpose == ChatPurpose.CADRES
         )
         return (await self._s.scalars(stmt.order_by(GroupChat.id))).all()
+
+    async def take(self, report_id: int, person_id: int, at: datetime) -> bool:
+        """Accept the report for `person_id` if it is still waiting for someone: one
+        conditional UPDATE, so of two cadres accepting at the same moment exactly one wins."""
+        waiting = (
+            ReportStatus.SUBMITTED,
+            ReportStatus.ASSIGNED,
+            ReportStatus.REOPENED,
+            ReportStatus.ESCALATED,
+        )
+        result = await self._s.execute(
+            update(Report)
+            .where(Report.id == report_id, Report.status.in_(waiting))
+            .values(
+                status=ReportStatus.IN_PROGRESS,
+                assignee_id=person_id,
+                accepted_at=func.coalesce(Report.accepted_at, at),  # the first acceptance
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))

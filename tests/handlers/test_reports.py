@@ -3,6 +3,7 @@ the cadre group's announcement, 我的上报 and 查进度."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -179,3 +180,77 @@ async def test_who_cannot_report(client: Client, services: Services, registry: N
     await say(client, "sim-guest-2", "绑定 孙小明 5555")  # family living in town: no village
     assert await say(client, "sim-guest-2", "村口路灯坏了") == [ZH.t("report.no_village")]
     assert await reports(services) == []
+
+
+async def test_the_assigned_cadre_accepts_and_the_villager_is_told(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    await say(client, "sim-P1", "村口路灯坏了")
+    (report,) = await reports(services)
+    (answer,) = await say(
+        client, "sim-P2", f"接单 {report.id}", chat="g-v1-cadres", mentioned=True
+    )
+    assert answer == ZH.t("report.accepted", number=report.id, category="路灯电力")
+    (report,) = await reports(services)
+    assert report.status is ReportStatus.IN_PROGRESS
+    assert report.accepted_at is not None
+    await services.outbox.run_once()
+    resp = await client.get("/sim/api/transcript", params={"chat": "sim-P1"})
+    told = [e["text"] for e in await resp.json() if e["direction"] == "out"][-1]
+    assert told == ZH.t(
+        "report.accepted_villager", number=report.id, role=ZH.t("role.village_secretary")
+    )
+    (detail,) = await say(client, "sim-P1", f"查进度 {report.id}")
+    assert detail.splitlines()[-1].endswith(ZH.t("report.event.accepted", time="").strip())
+
+
+async def test_two_cadres_accepting_at_once_one_wins_the_other_is_told_who(
+    client: Client, services: Services, registry: None
+) -> None:
+    await give_role(services, "P8", "V1", Role.VILLAGE_CADRE, "路灯电力")
+    await enroll(services)
+    await say(client, "sim-P1", "村口路灯坏了")
+    (report,) = await reports(services)
+    answers = await asyncio.gather(
+        say(client, "sim-P2", f"接单 {report.id}"), say(client, "sim-P8", f"接单 {report.id}")
+    )
+    texts = sorted(a[0] for a in answers)
+    wins = [
+        t for t in texts if t == ZH.t("report.accepted", number=report.id, category="路灯电力")
+    ]
+    assert len(wins) == 1
+    (lost,) = [t for t in texts if t not in wins]
+    (report,) = await reports(services)
+    async with services.uow() as store:
+        winner = await store.people.get(report.assignee_id or 0)
+    assert winner is not None
+    assert lost == ZH.t(
+        "report.accept_taken",
+        number=report.id,
+        who=winner.name,
+        status=ZH.t("report.status.in_progress"),
+    )
+    async with services.uow() as store:
+        kinds = [e.kind for e in await store.reports.timeline(report.id)]
+    assert kinds.count("accepted") == 1
+
+
+async def test_only_cadres_of_the_holding_tier_may_accept(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    await say(client, "sim-P1", "村口路灯坏了")
+    (report,) = await reports(services)
+    # a villager may not; a township cadre is not of the village tier that holds it
+    assert await say(client, "sim-P4", f"接单 {report.id}") == [ZH.t("refusal.not_permitted")]
+    assert await say(client, "sim-P7", f"接单 {report.id}") == [
+        ZH.t("report.not_your_tier", number=report.id)
+    ]
+    # the grid worker of a grid of that village may
+    (answer,) = await say(client, "sim-P3", f"接单 #{report.id}")
+    assert answer == ZH.t("report.accepted", number=report.id, category="路灯电力")
+    assert await say(client, "sim-P3", "接单 99") == [ZH.t("report.no_such", number="99")]
+    assert await say(client, "sim-P3", "接单") == [
+        ZH.t("report.number_usage", command=ZH.t("report.cmd.accept"))
+    ]

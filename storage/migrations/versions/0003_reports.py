@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("reporter_id", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column("chat_id", sa.String(length=128), nullable=False),
+        sa.Column("chat_is_group", sa.Boolean(), nullable=False),
         sa.Column("village_id", sa.Integer(), nullable=False),
         sa.Column("grid_id", sa.Integer(), nullable=True),
         sa.Column("unit_id", sa.Integer(), nullable=False),
