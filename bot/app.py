@@ -30,7 +30,7 @@ from bot.config import (
 from bot.dispatcher import Dispatcher
 from bot.http import Http
 from bot.i18n import Translations
-from bot.media import MediaStore
+from bot.media import Links, MediaStore, serve
 from bot.metrics import Metrics
 from bot.outbox import OutboxWorker, Sender
 from bot.store import Keys, KeyValue, MemoryStore, RedisStore
@@ -76,7 +76,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     metrics = Metrics()
     tasks = TaskSet()
     translations = Translations(settings.bot.locale)
-    dispatcher = Dispatcher(build_router(), uow, kv, clock, settings.bot, translations, metrics)
+    links = Links(settings.server.public_url)
+    dispatcher = Dispatcher(
+        build_router(), uow, kv, clock, settings.bot, translations, metrics, links
+    )
     media = MediaStore(settings.media.dir)
     deps = ChannelDeps(dispatcher=dispatcher, tasks=tasks, clock=clock, metrics=metrics)
     channels: dict[str, Channel] = {}
@@ -115,6 +118,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.router.add_route("POST", "/callback/{channel}", _callback)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/media/{name}", _media)
     for channel in services.channels.values():
         if isinstance(channel, SimChannel):
             app.router.add_routes(channel.routes())
@@ -173,6 +177,10 @@ async def _healthz(request: web.Request) -> web.Response:
     if failing:
         return web.json_response({"status": "unavailable", "failing": failing}, status=503)
     return web.json_response({"status": "ok"})
+
+
+async def _media(request: web.Request) -> web.StreamResponse:
+    return await serve(request.app[SERVICES].media, request.match_info["name"])
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -35,6 +35,9 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # Where people's phones reach this server (https://bot.example.cn): links to photos in
+    # the cadres' messages start with it. Empty: links are paths only.
+    public_url: str = Field("", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
 
 
 class DatabaseSettings(Section):

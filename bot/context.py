@@ -11,6 +11,7 @@ from bot.clock import Clock
 from bot.config import BotSettings
 from bot.directory import AssignmentInfo, ChatInfo, PersonInfo, UnitInfo
 from bot.i18n import Translator
+from bot.media import Links
 from bot.message import Push, Reply
 from bot.outbox import enqueue
 from bot.router import MenuEntry
@@ -70,6 +71,7 @@ class Context:
     unit: UnitInfo | None  # the org unit the group chat is bound to
     state: State | None
     conversation: Conversation
+    links: Links = field(default_factory=Links)
     args: str = ""
 
     @property

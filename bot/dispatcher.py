@@ -24,6 +24,7 @@ from bot.config import BotSettings
 from bot.context import Context, Conversation, State
 from bot.directory import Directory
 from bot.i18n import Translations
+from bot.media import Links
 from bot.message import InboundMessage, Push, Reply
 from bot.metrics import Metrics
 from bot.outbox import enqueue
@@ -63,6 +64,7 @@ class Dispatcher:
         settings: BotSettings,
         translations: Translations,
         metrics: Metrics,
+        links: Links | None = None,
     ) -> None:
         self._router = router
         self._uow = uow
@@ -71,6 +73,7 @@ class Dispatcher:
         self._settings = settings
         self._translations = translations
         self._metrics = metrics
+        self._links = links or Links()
         self.directory = Directory(uow, kv, settings.directory_ttl_seconds)
         self.log_writer = InboundLogWriter(uow)
         self.on_push: Callable[[], None] = lambda: None  # the outbox worker's wake-up
@@ -242,6 +245,7 @@ class Dispatcher:
             unit=chat.unit if chat is not None else None,
             state=State.loads(raw_state) if raw_state else None,
             conversation=conversation,
+            links=self._links,
         )
 
     def _refusal(self, ctx: Context) -> Reply:

@@ -7,6 +7,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiohttp import web
+
 MAX_BYTES = 10 * 1024 * 1024
 
 # (magic bytes at offset, offset, extension)
@@ -71,3 +73,23 @@ def _write_atomically(target: Path, data: bytes) -> None:
     tmp = target.with_suffix(target.suffix + ".part")
     tmp.write_bytes(data)
     tmp.replace(target)
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Links to stored photos, as a person's phone can open them (GET /media/<name>)."""
+
+    public_url: str = ""
+
+    def photo(self, name: str) -> str:
+        return f"{self.public_url.rstrip('/')}/media/{name}"
+
+
+async def serve(media: MediaStore, name: str) -> web.StreamResponse:
+    """A stored photo by its content-addressed name (unguessable: the link is the key)."""
+    if "/" in name or name.startswith("."):
+        raise web.HTTPNotFound()
+    path = media.path(name)
+    if not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path)

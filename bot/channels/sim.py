@@ -20,7 +20,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.channels.base import ChannelDeps, deliver
-from bot.media import MediaError, MediaStore
+from bot.media import MediaError, MediaStore, serve
 from bot.message import InboundMessage, Kind, Location, MediaRef, Push, Reply, ReplyKind
 from storage.models import Person
 from storage.repos import UnitOfWork
@@ -243,13 +243,7 @@ class SimChannel:
         return web.json_response([e.as_json() for e in entries])
 
     async def media_file(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        if "/" in name or name.startswith("."):
-            raise web.HTTPNotFound()
-        path = self._media.path(name)
-        if not path.is_file():
-            raise web.HTTPNotFound()
-        return web.FileResponse(path)
+        return await serve(self._media, request.match_info["name"])
 
 
 async def enroll_registry(uow: UnitOfWork, channel: str, at: datetime) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    OPEN_STATUSES,
     ChatPurpose,
     GroupChat,
     Report,
@@ -117,3 +118,11 @@ class ReportRepo:
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))
+
+    async def todo(self, person_id: int, unit_ids: Sequence[int]) -> Sequence[Report]:
+        """Open reports a cadre should act on: assigned to them, or held by their units
+        with nobody assigned yet."""
+        mine = Report.assignee_id == person_id
+        unclaimed = Report.assignee_id.is_(None) & Report.unit_id.in_(unit_ids)
+        stmt = select(Report).where(Report.status.in_(OPEN_STATUSES), mine | unclaimed)
+        return (await self._s.scalars(stmt.order_by(Report.id))).all()

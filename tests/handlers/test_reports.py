@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app import Services
+from bot.clock import FixedClock
 from bot.i18n import Translations
 from storage.models import (
     OrgUnit,
@@ -254,3 +255,51 @@ async def test_only_cadres_of_the_holding_tier_may_accept(
     assert await say(client, "sim-P3", "接单") == [
         ZH.t("report.number_usage", command=ZH.t("report.cmd.accept"))
     ]
+
+
+async def test_view_shows_everything_with_photo_links_and_deadlines(
+    client: Client, services: Services, registry: None, clock: FixedClock
+) -> None:
+    await enroll(services)
+    form = FormData()
+    form.add_field("sender", "sim-P1")
+    form.add_field("chat", "dm")
+    form.add_field("photo", png(), filename="lamp.png", content_type="image/png")
+    await client.post("/sim/api/photos", data=form)
+    await say(client, "sim-P1", "村口路灯坏了")
+    (report,) = await reports(services)
+    clock.advance(25 * 3600)  # a day and an hour: the accept deadline has passed
+    (view,) = await say(client, "sim-P2", f"查看 {report.id}")
+    lines = view.splitlines()
+    assert lines[1] == ZH.t("report.view.reporter", name="王秀英", time="11-24 09:00")
+    assert lines[2] == ZH.t("report.view.text", text="村口路灯坏了")
+    assert lines[3] == ZH.t("report.view.assignee", name="李书记")
+    assert lines[4] == ZH.t(
+        "report.view.deadlines",
+        accept=ZH.t("report.overdue", time="11-25 09:00"),
+        resolve="11-27 09:00",
+    )
+    async with services.uow() as store:
+        (photo,) = await store.reports.photos(report.id)
+    link = f"/media/{photo.media}"
+    assert lines[5] == ZH.t("report.view.photo", link=link)
+    assert (await (await client.get(link)).read()) == png()  # the link opens the photo
+    assert (await client.get("/media/../secrets")).status == 404
+
+
+async def test_my_todo_lists_open_work_most_urgent_first(
+    client: Client, services: Services, registry: None, clock: FixedClock
+) -> None:
+    await enroll(services)
+    assert await say(client, "sim-P2", "我的待办") == [ZH.t("report.todo_empty")]
+    await say(client, "sim-P1", "村口路灯坏了")
+    clock.advance(3600)
+    await say(client, "sim-P1", "一组水渠堵了")
+    first, second = await reports(services)
+    await say(client, "sim-P2", f"接单 {first.id}")  # its next deadline is now 72 h away
+    (todo,) = await say(client, "sim-P2", "我的待办")
+    lines = todo.splitlines()
+    assert lines[0] == ZH.t("report.todo_title", count=2)
+    assert lines[1].startswith(f"#{second.id} ")  # to be taken on within 24 h: first
+    assert lines[2].startswith(f"#{first.id} ")
+    assert await say(client, "sim-P3", "我的待办") == [ZH.t("report.todo_empty")]
