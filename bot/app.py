@@ -30,7 +30,7 @@ from bot.config import (
 from bot.dispatcher import Dispatcher
 from bot.http import Http
 from bot.i18n import Translations
-from bot.media import Links, MediaStore, serve
+from bot.media import Downloader, Links, MediaStore, Photos, serve
 from bot.metrics import Metrics
 from bot.outbox import OutboxWorker, Sender
 from bot.store import Keys, KeyValue, MemoryStore, RedisStore
@@ -77,10 +77,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     tasks = TaskSet()
     translations = Translations(settings.bot.locale)
     links = Links(settings.server.public_url)
-    dispatcher = Dispatcher(
-        build_router(), uow, kv, clock, settings.bot, translations, metrics, links
-    )
     media = MediaStore(settings.media.dir)
+    photos = Photos(media)
+    dispatcher = Dispatcher(
+        build_router(), uow, kv, clock, settings.bot, translations, metrics, links, photos
+    )
     deps = ChannelDeps(dispatcher=dispatcher, tasks=tasks, clock=clock, metrics=metrics)
     channels: dict[str, Channel] = {}
     senders: dict[str, Sender] = {}
@@ -102,6 +103,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         elif isinstance(cfg, SimChannelSettings):
             sim = SimChannel(cfg.name, deps, uow, media)
             channels[cfg.name] = senders[cfg.name] = sim
+    photos.downloaders.update((n, c) for n, c in channels.items() if isinstance(c, Downloader))
     outbox = OutboxWorker(uow, kv, clock, senders, settings.outbox, translations, metrics)
     dispatcher.on_push = outbox.wake
     return Services(

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -16,6 +16,8 @@ from bot.app import create_app
 from bot.channels.sim import enroll_registry
 from bot.clock import SystemClock
 from bot.config import ConfigError, DatabaseSettings, Settings, SimChannelSettings, load_settings
+from bot.i18n import Translations
+from scheduler.jobs import JOBS, JobContext
 from storage.db import create_engine, session_factory
 from storage.importer import RegistryFileError, import_registry, read_registry
 from storage.migrate import current_revision, head_revision, upgrade_to_head
@@ -25,7 +27,6 @@ from storage.repos import unit_of_work
 EXIT_USAGE = 2
 DEMO_FILE = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
 DEMO_DATABASE = "sqlite+aiosqlite:///./villagebot-demo.db"
-JOBS: dict[str, str] = {}  # the scheduler's sweeps register here when they exist
 
 log = logging.getLogger("villagebot")
 
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.verb == "outbox":
             asyncio.run(_outbox(settings, args.action, args.ids, OutboxStatus(args.status)))
         elif args.verb == "run-job":
-            _run_job(args.name, args.at, args.list)
+            asyncio.run(_run_job(settings, args.name, args.at, args.list))
     except (ConfigError, Refusal, RegistryFileError) as exc:
         print(f"villagebot {args.verb}: {exc}", file=sys.stderr)  # noqa: T201
         return EXIT_USAGE
@@ -154,7 +155,8 @@ async def _outbox(settings: Settings, action: str, ids: list[int], status: Outbo
         )
 
 
-def _run_job(name: str | None, at: str | None, list_jobs: bool) -> None:
+async def _run_job(settings: Settings, name: str | None, at: str | None, list_jobs: bool) -> None:
+    when = SystemClock().now()
     if at is not None:
         try:
             when = datetime.fromisoformat(at)
@@ -163,10 +165,24 @@ def _run_job(name: str | None, at: str | None, list_jobs: bool) -> None:
         if when.tzinfo is None:
             raise Refusal("--at needs a time zone, e.g. 2026-11-24T09:00+08:00")
     if list_jobs or name is None:
-        print("\n".join(JOBS) if JOBS else "no sweeps yet")  # noqa: T201
+        for job in JOBS.values():
+            print(f"{job.name:20} {job.description}")  # noqa: T201
         return
     if name not in JOBS:
         raise Refusal(f"no sweep named {name!r}; `villagebot run-job --list` names them")
+    await _check_schema(settings)
+    engine = create_engine(settings.database.url)
+    try:
+        context = JobContext(
+            unit_of_work(session_factory(engine)),
+            settings,
+            Translations(settings.bot.locale),
+            when.astimezone(UTC),
+        )
+        done = await JOBS[name].run(context)
+    finally:
+        await engine.dispose()
+    print(f"{name} at {when.isoformat()}: {done} done")  # noqa: T201
 
 
 def _serve(settings: Settings, banner: str = "") -> None:

@@ -104,6 +104,12 @@ class BotSettings(Section):
     # How long a sender's person/roles and a group's org unit are cached; a registry import
     # reaches running instances within this time (a binding takes effect at once).
     directory_ttl_seconds: int = Field(60, ge=0)
+    # 随手拍: a report like an open one (same village and category, within this many
+    # hours and, when both have a location, this many metres) is linked to it, not added
+    report_duplicate_hours: int = Field(48, ge=0)
+    report_duplicate_metres: int = Field(200, ge=0)
+    # a resolved report the villager never answers is closed after this many days
+    report_auto_close_days: int = Field(7, ge=1)
 
     @field_validator("timezone")
     @classmethod

@@ -10,8 +10,8 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.config import BotSettings
 from bot.directory import AssignmentInfo, ChatInfo, PersonInfo, UnitInfo
-from bot.i18n import Translator
-from bot.media import Links
+from bot.i18n import Translations, Translator
+from bot.media import Links, Photos
 from bot.message import Push, Reply
 from bot.outbox import enqueue
 from bot.router import MenuEntry
@@ -72,6 +72,8 @@ class Context:
     state: State | None
     conversation: Conversation
     links: Links = field(default_factory=Links)
+    photos: Photos | None = None  # None: this bot keeps no photos (a test's bare dispatcher)
+    translations: Translations | None = None  # every locale, for words to other people
     args: str = ""
 
     @property
@@ -80,6 +82,12 @@ class Context:
 
     def t(self, key: str, **values: Any) -> str:
         return self.i18n.t(key, **values)
+
+    def t_for(self, locale: str | None, key: str, **values: Any) -> str:
+        """Words for someone else, in their language (None: the deployment's)."""
+        if self.translations is None:
+            return self.t(key, **values)
+        return self.translations.for_locale(locale).t(key, **values)
 
     def reply(self, key: str, **values: Any) -> Reply:
         return Reply.of_text(self.t(key, **values))

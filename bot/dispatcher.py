@@ -24,7 +24,7 @@ from bot.config import BotSettings
 from bot.context import Context, Conversation, State
 from bot.directory import Directory
 from bot.i18n import Translations
-from bot.media import Links
+from bot.media import Links, Photos
 from bot.message import InboundMessage, Push, Reply
 from bot.metrics import Metrics
 from bot.outbox import enqueue
@@ -65,6 +65,7 @@ class Dispatcher:
         translations: Translations,
         metrics: Metrics,
         links: Links | None = None,
+        photos: Photos | None = None,
     ) -> None:
         self._router = router
         self._uow = uow
@@ -74,6 +75,7 @@ class Dispatcher:
         self._translations = translations
         self._metrics = metrics
         self._links = links or Links()
+        self._photos = photos
         self.directory = Directory(uow, kv, settings.directory_ttl_seconds)
         self.log_writer = InboundLogWriter(uow)
         self.on_push: Callable[[], None] = lambda: None  # the outbox worker's wake-up
@@ -246,6 +248,8 @@ class Dispatcher:
             state=State.loads(raw_state) if raw_state else None,
             conversation=conversation,
             links=self._links,
+            photos=self._photos,
+            translations=self._translations,
         )
 
     def _refusal(self, ctx: Context) -> Reply:

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
-from aiohttp import web
+from aiohttp import ClientError, web
+
+from bot.message import InboundMessage, MediaRef
+from bot.outbox import SendError
+
+log = logging.getLogger(__name__)
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -73,6 +80,37 @@ def _write_atomically(target: Path, data: bytes) -> None:
     tmp = target.with_suffix(target.suffix + ".part")
     tmp.write_bytes(data)
     tmp.replace(target)
+
+
+@runtime_checkable
+class Downloader(Protocol):
+    """A channel that can fetch what a person sent it (a picture's bytes, by its media id).
+    A file it will not keep raises MediaError; a failed fetch SendError (or a network error)."""
+
+    async def download(self, media: MediaRef) -> bytes: ...
+
+
+@dataclass(slots=True)
+class Photos:
+    """Keeps the photos people send: fetched from their platform at once (platforms delete
+    them within days), checked by content, stored by their SHA-256."""
+
+    store: MediaStore
+    downloaders: dict[str, Downloader] = field(default_factory=dict)
+
+    async def keep(self, msg: InboundMessage) -> str:
+        """The stored name of the message's photo; MediaError (its key says why) otherwise."""
+        downloader = self.downloaders.get(msg.channel)
+        if msg.media is None or downloader is None:
+            raise MediaError("media.unavailable")
+        try:
+            data = await downloader.download(msg.media)
+        except MediaError:
+            raise
+        except (SendError, OSError, ClientError, TimeoutError, ValueError) as exc:
+            log.warning("photo %s/%s could not be fetched: %s", msg.channel, msg.msg_id, exc)
+            raise MediaError("media.unavailable") from exc
+        return (await self.store.save_image(data)).name
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""What the bot does when nobody writes to it: periodic sweeps over domain rows."""

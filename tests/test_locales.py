@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import LOCALES, read_catalog
-from storage.models import Role
+from storage.models import ReportStatus, Role
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [
@@ -27,16 +27,22 @@ def placeholders(text: str) -> set[str]:
     return {field for _, field, _, _ in string.Formatter().parse(text) if field}
 
 
+FIRST_ARG = ("t", "reply", "MediaError", "Term")
+SECOND_ARG = ("t_for", "reporter", "tier")  # (locale or report, key, ...)
+
+
 def keys_used_in_code() -> set[str]:
-    """Literal message keys passed to t(), reply(), menu= and MediaError()."""
+    """Literal message keys passed to t(), reply(), t_for(), Tell's reporter() and tier(),
+    Term(), MediaError(), and as menu= or followers=."""
     used: set[str] = set()
     for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
             name = getattr(node.func, "attr", getattr(node.func, "id", ""))
-            values = [a for a in node.args[:1] if name in ("t", "reply", "MediaError")]
-            values += [k.value for k in node.keywords if k.arg == "menu"]
+            values = [a for a in node.args[:1] if name in FIRST_ARG]
+            values += [a for a in node.args[1:2] if name in SECOND_ARG]
+            values += [k.value for k in node.keywords if k.arg in ("menu", "followers")]
             used |= {
                 v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)
             }
@@ -62,5 +68,6 @@ def test_locales_have_the_same_keys_and_placeholders() -> None:
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_key_the_code_uses_exists(locale: str) -> None:
     used = keys_used_in_code() | {f"role.{r.value}" for r in Role}
+    used |= {f"report.status.{s.value}" for s in ReportStatus}
     assert len(used) > 20  # the scan found the handlers' keys
     assert sorted(used - catalog_keys(locale).keys()) == []

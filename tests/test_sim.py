@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from bot.app import Services
@@ -13,7 +12,7 @@ from bot.i18n import Translations
 from bot.message import Push, Reply
 from bot.outbox import enqueue
 from tests.factories import png
-from tests.sim_support import enroll, say
+from tests.sim_support import enroll, say, send_photo
 
 ZH = Translations().for_locale("zh_CN")
 Client = TestClient[Any, Any]
@@ -70,35 +69,38 @@ async def test_a_conversation_in_one_to_one_and_group(
     assert await transcript(client, after=everything[-1]["seq"]) == []
 
 
-async def test_photo_upload_is_stored_by_content(
+async def test_a_villagers_photo_is_kept_by_its_content(
     client: Client, services: Services, registry: None
 ) -> None:
+    await enroll(services)
     data = png()
-    form = FormData()
-    form.add_field("sender", "sim-guest-1")
-    form.add_field("chat", "dm")
-    form.add_field("photo", data, filename="road.png", content_type="image/png")
-    resp = await client.post("/sim/api/photos", data=form)
-    assert resp.status == 200
-    # a photo starts a 随手拍 report: a guest is asked to bind first (the photo is kept)
-    assert (await resp.json())["replies"][0]["text"] == ZH.t("refusal.bind_first")
+    assert await send_photo(client, "sim-P1", data) == [ZH.t("report.photo_received")]
     name = f"{hashlib.sha256(data).hexdigest()}.png"
     assert services.media.path(name).read_bytes() == data
-    shown = await client.get(f"/sim/media/{name}")
-    assert await shown.read() == data
-    entry = (await transcript(client, chat="sim-guest-1"))[0]
-    assert entry["image"] == f"/sim/media/{name}"
+    # the chat shows what was sent, as the platform keeps it
+    entry = (await transcript(client, chat="sim-P1"))[0]
+    shown = await client.get(entry["image"])
+    assert (shown.status, await shown.read()) == (200, data)
+    assert shown.content_type == "image/png"
 
 
-async def test_a_file_that_is_not_a_photo_is_refused(client: Client, services: Services) -> None:
-    form = FormData()
-    form.add_field("sender", "sim-guest-1")
-    form.add_field("chat", "dm")
-    form.add_field("photo", b"MZ\x90\x00 not an image", filename="x.jpg")
-    resp = await client.post("/sim/api/photos", data=form)
-    assert resp.status == 400
-    assert await resp.text() == "media.not_image"
-    assert not any(services.media.root.rglob("*.*")) if services.media.root.exists() else True
+async def test_a_guests_photo_is_not_kept(
+    client: Client, services: Services, registry: None
+) -> None:
+    assert await send_photo(client, "sim-guest-1", png()) == [ZH.t("refusal.bind_first")]
+    assert not services.media.root.exists() or not any(services.media.root.rglob("*.*"))
+
+
+async def test_a_file_that_is_not_a_photo_is_refused_in_words(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    assert await send_photo(client, "sim-P1", b"MZ\x90\x00 not an image") == [
+        ZH.t("media.not_image")
+    ]
+    assert not services.media.root.exists() or not any(services.media.root.rglob("*.*"))
+    # nothing waits for words: the next sentence is not taken for a photo's caption
+    assert await say(client, "sim-P1", "你好") == [ZH.t("fallback.unknown")]
 
 
 async def test_bad_requests_get_400(client: Client) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +20,9 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.channels.base import ChannelDeps, deliver
-from bot.media import MediaError, MediaStore, serve
+from bot.media import MediaStore, image_type, serve
 from bot.message import InboundMessage, Kind, Location, MediaRef, Push, Reply, ReplyKind
+from bot.outbox import SendError
 from storage.models import Person
 from storage.repos import UnitOfWork
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("sim_page.html")
 GUESTS = ("sim-guest-1", "sim-guest-2")  # unbound accounts, to try 绑定 with
 DEADLINE = 10.0
+UPLOADS_KEPT = 200
 
 
 def sim_external_id(person: Person) -> str:
@@ -92,6 +94,8 @@ class SimChannel:
         self._deps = deps
         self._uow = uow
         self._media = media
+        # what people uploaded, as a platform keeps it until the bot downloads it
+        self._uploads: OrderedDict[str, bytes] = OrderedDict()
         self.transcript = Transcript()
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
@@ -106,6 +110,7 @@ class SimChannel:
             web.post("/sim/api/photos", self.post_photo),
             web.get("/sim/api/transcript", self.read_transcript),
             web.get("/sim/media/{name}", self.media_file),
+            web.get("/sim/uploads/{upload}", self.upload_file),
         ]
 
     async def page(self, request: web.Request) -> web.StreamResponse:
@@ -182,13 +187,31 @@ class SimChannel:
                 chat=str(form.get("chat", "")),
                 mentioned=str(form.get("mentioned", "")).lower() in ("1", "true", "on"),
             )
-            stored = await self._media.save_image(upload.file.read())
         except ValidationError as exc:
             raise web.HTTPBadRequest(text=f"bad request: {exc}") from exc
-        except MediaError as exc:
-            raise web.HTTPBadRequest(text=exc.key) from exc
-        media = MediaRef(media_id=stored.name, url=f"/sim/media/{stored.name}")
-        return await self._dispatch(req, Kind.IMAGE, media=media)
+        upload_id = uuid.uuid4().hex
+        self._uploads[upload_id] = upload.file.read()
+        while len(self._uploads) > UPLOADS_KEPT:
+            self._uploads.popitem(last=False)
+        media = MediaRef(media_id=upload_id, url=f"/sim/uploads/{upload_id}")
+        caption = str(form.get("text", "")).strip()[:2000]  # a photo sent with its words
+        return await self._dispatch(req, Kind.IMAGE, media=media, text=caption)
+
+    async def download(self, media: MediaRef) -> bytes:
+        """An upload's bytes, as a platform's media download gives them: unchecked."""
+        data = self._uploads.get(media.media_id)
+        if data is None:
+            raise SendError(f"no upload {media.media_id} (the simulator keeps the last few)")
+        return data
+
+    async def upload_file(self, request: web.Request) -> web.Response:
+        data = self._uploads.get(request.match_info["upload"])
+        if data is None:
+            raise web.HTTPNotFound()
+        ext = image_type(data)
+        return web.Response(
+            body=data, content_type=f"image/{ext}" if ext else "application/octet-stream"
+        )
 
     async def _dispatch(self, req: SimSend, kind: Kind, **content: Any) -> web.Response:
         is_group = req.chat != "dm"

@@ -21,6 +21,7 @@ class CategoryIn(BaseModel):
     name: str = Field(min_length=1, max_length=16)
     words: list[str] = []
     handled_by: str = ""  # a role that handles it instead of the village (agri_technician)
+    personal: bool = False  # one family's own matter: never linked to another's as the same
     accept_hours: int | None = Field(None, gt=0)
     resolve_hours: int | None = Field(None, gt=0)
 
@@ -42,6 +43,7 @@ class Category:
     handled_by: str
     accept_hours: int
     resolve_hours: int
+    personal: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ class Classifier:
                     c.handled_by,
                     c.accept_hours or d.accept_hours,
                     c.resolve_hours or d.resolve_hours,
+                    c.personal,
                 )
                 for c in data.categories
             ]

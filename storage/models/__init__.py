@@ -19,6 +19,7 @@ from storage.models.reports import (
     OPEN_STATUSES,
     Report,
     ReportEvent,
+    ReportFollower,
     ReportPhoto,
     ReportStatus,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "Person",
     "Report",
     "ReportEvent",
+    "ReportFollower",
     "ReportPhoto",
     "ReportStatus",
     "Role",

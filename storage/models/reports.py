@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, IntPk, enum_column
@@ -38,6 +38,8 @@ class Report(Base):
     __table_args__ = (
         # a village's open reports of a category, for the duplicate check and 本村统计
         Index("ix_report_village_category", "village_id", "category", "created_at"),
+        # resolved reports waiting for the villager's word, for the auto-close sweep
+        Index("ix_report_status_resolved", "status", "resolved_at"),
     )
 
     id: Mapped[IntPk]  # the report number villagers and cadres see (#12)
@@ -62,6 +64,9 @@ class Report(Base):
     accepted_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # the reporter's last word on the fix: 满意 (True), 不满意 (False); None: not given
+    # (an auto-closed report stays None: silence is not satisfaction)
+    satisfied: Mapped[bool | None]
 
 
 class ReportEvent(Base):
@@ -86,3 +91,19 @@ class ReportPhoto(Base):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("report_event.id"))
     media: Mapped[str] = mapped_column(String(80))  # content-addressed name in the media dir
     proof: Mapped[bool] = mapped_column(default=False)  # the cadre's photo of the fix
+
+
+class ReportFollower(Base):
+    """Someone else who reported the same problem: linked to the open report instead of a
+    new one, and told of its progress as the reporter is."""
+
+    __tablename__ = "report_follower"
+    __table_args__ = (UniqueConstraint("report_id", "person_id"),)
+
+    id: Mapped[IntPk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    chat_is_group: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[datetime]

@@ -34,6 +34,17 @@ class OrgRepo:
             next_id = unit.parent_id
         return chain
 
+    async def below(self, unit_id: int) -> list[OrgUnit]:
+        """Every unit under this one, level by level (a county's townships, villages, grids)."""
+        found: list[OrgUnit] = []
+        parents = [unit_id]
+        while parents and len(found) < 100_000:
+            stmt = select(OrgUnit).where(OrgUnit.parent_id.in_(parents)).order_by(OrgUnit.id)
+            children = (await self._s.scalars(stmt)).all()
+            found += children
+            parents = [c.id for c in children]
+        return found
+
 
 class PeopleRepo:
     def __init__(self, session: AsyncSession) -> None:

@@ -10,11 +10,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    CADRE_ROLES,
     OPEN_STATUSES,
     ChatPurpose,
     GroupChat,
+    Person,
     Report,
     ReportEvent,
+    ReportFollower,
     ReportPhoto,
     ReportStatus,
     RoleAssignment,
@@ -58,8 +61,78 @@ class ReportRepo:
     def photo(self, report: Report, media: str, *, event: ReportEvent, proof: bool) -> None:
         self._s.add(ReportPhoto(report_id=report.id, event_id=event.id, media=media, proof=proof))
 
-    async def get(self, report_id: int) -> Report | None:
-        return await self._s.get(Report, report_id)
+    async def get(self, report_id: int, *, lock: bool = False) -> Report | None:
+        """The report; with `lock`, held until the transaction ends (FOR UPDATE where the
+        database has it; SQLite serialises writers anyway), so two cadres acting on one
+        report at once act one after the other, each seeing what the other did."""
+        return await self._s.get(Report, report_id, with_for_update=lock or None)
+
+    async def followers(self, report_id: int) -> Sequence[ReportFollower]:
+        stmt = select(ReportFollower).where(ReportFollower.report_id == report_id)
+        return (await self._s.scalars(stmt.order_by(ReportFollower.id))).all()
+
+    async def follow(self, report: Report, follower: ReportFollower) -> bool:
+        """Link another reporter of the same problem; False if they already were."""
+        if follower.person_id == report.reporter_id:
+            return False
+        known = await self._s.scalar(
+            select(ReportFollower.id).where(
+                ReportFollower.report_id == report.id,
+                ReportFollower.person_id == follower.person_id,
+            )
+        )
+        if known is not None:
+            return False
+        self._s.add(follower)
+        await self._s.flush()
+        return True
+
+    async def reporters(self, report_ids: Sequence[int]) -> dict[int, int]:
+        """How many people reported each report: its reporter and those linked to it."""
+        stmt = (
+            select(ReportFollower.report_id, func.count())
+            .where(ReportFollower.report_id.in_(report_ids))
+            .group_by(ReportFollower.report_id)
+        )
+        counts = dict.fromkeys(report_ids, 1)
+        for rid, n in (await self._s.execute(stmt)).tuples():
+            counts[rid] += n
+        return counts
+
+    async def open_like(self, village_id: int, category: str, since: datetime) -> Sequence[Report]:
+        """Open reports of a village and category made since then, newest first."""
+        stmt = (
+            select(Report)
+            .where(
+                Report.village_id == village_id,
+                Report.category == category,
+                Report.created_at >= since,
+                Report.status.in_(OPEN_STATUSES),
+            )
+            .order_by(Report.id.desc())
+            .limit(50)
+        )
+        return (await self._s.scalars(stmt)).all()
+
+    async def of_villages(
+        self, village_ids: Sequence[int], since: datetime | None
+    ) -> Sequence[Report]:
+        """The reports of these villages made since then (all of them when None)."""
+        stmt = select(Report).where(Report.village_id.in_(village_ids))
+        if since is not None:
+            stmt = stmt.where(Report.created_at >= since)
+        return (await self._s.scalars(stmt.order_by(Report.id))).all()
+
+    async def unanswered(self, resolved_before: datetime, limit: int) -> Sequence[Report]:
+        """Resolved reports the villager has not answered since before then, locked."""
+        stmt = (
+            select(Report)
+            .where(Report.status == ReportStatus.RESOLVED, Report.resolved_at < resolved_before)
+            .order_by(Report.resolved_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self._s.scalars(stmt)).all()
 
     async def of_reporter(self, person_id: int, limit: int = 5) -> Sequence[Report]:
         stmt = (
@@ -90,6 +163,16 @@ class ReportRepo:
             .order_by(RoleAssignment.id)
         )
         return (await self._s.scalars(stmt)).all()
+
+    async def cadres(self, unit_ids: Sequence[int]) -> Sequence[tuple[Person, RoleAssignment]]:
+        """The people with a cadre role at these units, with that role."""
+        stmt = (
+            select(Person, RoleAssignment)
+            .join(RoleAssignment, RoleAssignment.person_id == Person.id)
+            .where(RoleAssignment.org_unit_id.in_(unit_ids), RoleAssignment.role.in_(CADRE_ROLES))
+            .order_by(RoleAssignment.id)
+        )
+        return [(p, a) for p, a in (await self._s.execute(stmt)).tuples()]
 
     async def cadre_groups(self, unit_id: int) -> Sequence[GroupChat]:
         """The unit's cadre group chats (one per platform it uses)."""

@@ -1,0 +1,50 @@
+"""Shared by the 随手拍 tests: the reports as stored, roles given in a test, people by code."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.app import Services
+from storage.models import ChatPurpose, GroupChat, OrgUnit, Person, Report, Role, RoleAssignment
+
+
+async def reports(services: Services) -> list[Report]:
+    async with services.uow() as store:
+        return list((await store.session.scalars(select(Report).order_by(Report.id))).all())
+
+
+async def person_id(services: Services, code: str) -> int:
+    async with services.uow() as store:
+        pid = await store.session.scalar(select(Person.id).where(Person.code == code))
+    assert pid is not None
+    return pid
+
+
+async def unit_id(services: Services, code: str) -> int:
+    async with services.uow() as store:
+        uid = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+    assert uid is not None
+    return uid
+
+
+async def give_role(services: Services, code: str, unit: str, role: Role, *cats: str) -> None:
+    pid, uid = await person_id(services, code), await unit_id(services, unit)
+    async with services.uow() as store:
+        store.session.add(
+            RoleAssignment(person_id=pid, org_unit_id=uid, role=role, categories=list(cats))
+        )
+
+
+async def add_cadre_group(services: Services, unit: str, external_id: str) -> None:
+    uid = await unit_id(services, unit)
+    async with services.uow() as store:
+        store.session.add(
+            GroupChat(
+                code=f"GC-{unit}-C",
+                name=f"{unit} cadres",
+                org_unit_id=uid,
+                purpose=ChatPurpose.CADRES,
+                channel="sim",
+                external_id=external_id,
+            )
+        )
