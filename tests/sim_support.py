@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import FormData
@@ -62,9 +63,24 @@ async def send_location(
     return [r["text"] for r in (await resp.json())["replies"]]
 
 
+async def drain(services: Services, within: float = 5.0) -> None:
+    """Run outbox passes until nothing is pending (a pass sends each chat its oldest push;
+    the app's own worker may hold some rows for a moment, so wait for those too)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        await services.outbox.run_once()
+        async with services.uow() as store:
+            pending, _ = await store.outbox.depth()
+        if not pending:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{pending} pushes still pending after {within} s")
+
+
 async def pushed(client: TestClient[Any, Any], services: Services, chat: str) -> list[str]:
     """Deliver what the outbox holds, then the texts the bot has sent to the chat so far."""
-    await services.outbox.run_once()
+    await drain(services)
     resp = await client.get("/sim/api/transcript", params={"chat": chat})
     return [e["text"] for e in await resp.json() if e["direction"] == "out"]
 

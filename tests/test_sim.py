@@ -12,7 +12,7 @@ from bot.i18n import Translations
 from bot.message import Push, Reply
 from bot.outbox import enqueue
 from tests.factories import png
-from tests.sim_support import enroll, say, send_photo
+from tests.sim_support import drain, enroll, say, send_photo
 
 ZH = Translations().for_locale("zh_CN")
 Client = TestClient[Any, Any]
@@ -123,7 +123,7 @@ async def test_pushes_from_the_outbox_show_up_in_the_chat(
             reply=Reply.of_text("明天上午九点在村委会开会"),
         )
         enqueue(store, notice, services.clock.now(), "notice")
-    await services.outbox.run_once()
+    await drain(services)
     shown = await transcript(client, chat="g-v1-cadres")
     assert [(e["direction"], e["sender"], e["text"]) for e in shown][-1] == (
         "out",

@@ -80,12 +80,25 @@ class Classifier:
             ]
         )
 
+    def _words_in(self, token: str) -> list[str]:
+        """The category words a token is, or holds: jieba keeps some set phrases whole
+        (聚众赌博), and the word inside (赌博) still counts."""
+        if token in self._by_word:
+            return [token]
+        n = len(token)
+        return [
+            token[i:j]
+            for i in range(n)
+            for j in range(i + 2, n + 1)
+            if (i, j) != (0, n) and token[i:j] in self._by_word
+        ]
+
     @property
     def other(self) -> Category:
         return self.categories[OTHER]
 
     def classify(self, text: str) -> Guess:
-        found = [w for w in self._tokenizer.lcut(text) if w in self._by_word]
+        found = [w for token in self._tokenizer.lcut(text) for w in self._words_in(token)]
         if not found:
             return Guess(self.other, ())
         score: dict[str, int] = {}

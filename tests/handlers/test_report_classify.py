@@ -22,6 +22,7 @@ CLASSIFIER = Classifier.from_file()
         ("两家为宅基地吵架，快打起来了", "矛盾纠纷"),
         ("老张住院了，家里没钱", "防返贫线索"),
         ("晚上看到可疑的人在仓库转悠", "治安隐患"),
+        ("后山有人聚众赌博", "治安隐患"),  # jieba keeps 聚众赌博 whole: 赌博 inside counts
         ("今天天气真好", OTHER),
     ],
 )

@@ -16,40 +16,20 @@ from bot.clock import FixedClock
 from bot.i18n import Translations
 from storage.models import (
     OrgUnit,
-    Person,
-    Report,
     ReportPhoto,
     ReportStatus,
     Role,
-    RoleAssignment,
 )
 from tests.factories import png
-from tests.sim_support import enroll, say
+from tests.handlers.support import give_role, reports
+from tests.sim_support import enroll, pushed, say
 
 ZH = Translations().for_locale("zh_CN")
 Client = TestClient[Any, Any]
 
 
-async def reports(services: Services) -> list[Report]:
-    async with services.uow() as store:
-        return list((await store.session.scalars(select(Report).order_by(Report.id))).all())
-
-
-async def give_role(services: Services, code: str, unit: str, role: Role, *cats: str) -> None:
-    async with services.uow() as store:
-        pid = await store.session.scalar(select(Person.id).where(Person.code == code))
-        uid = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == unit))
-        assert pid is not None
-        assert uid is not None
-        store.session.add(
-            RoleAssignment(person_id=pid, org_unit_id=uid, role=role, categories=list(cats))
-        )
-
-
 async def cadre_group(client: Client, services: Services) -> list[str]:
-    await services.outbox.run_once()
-    resp = await client.get("/sim/api/transcript", params={"chat": "g-v1-cadres"})
-    return [e["text"] for e in await resp.json() if e["direction"] == "out"]
+    return await pushed(client, services, "g-v1-cadres")
 
 
 async def test_a_report_in_words_is_numbered_routed_and_announced(
@@ -196,9 +176,7 @@ async def test_the_assigned_cadre_accepts_and_the_villager_is_told(
     (report,) = await reports(services)
     assert report.status is ReportStatus.IN_PROGRESS
     assert report.accepted_at is not None
-    await services.outbox.run_once()
-    resp = await client.get("/sim/api/transcript", params={"chat": "sim-P1"})
-    told = [e["text"] for e in await resp.json() if e["direction"] == "out"][-1]
+    told = (await pushed(client, services, "sim-P1"))[-1]
     assert told == ZH.t(
         "report.accepted_villager", number=report.id, role=ZH.t("role.village_secretary")
     )
