@@ -9,8 +9,11 @@ from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import ClientResponse, web
 
+from bot.channels.tokens import AccessToken
 from bot.clock import Clock
 from bot.dispatcher import Dispatcher
+from bot.http import Http
+from bot.media import MAX_BYTES, MediaError
 from bot.message import InboundMessage, Reply
 from bot.metrics import Metrics
 from bot.outbox import SendError
@@ -98,3 +101,55 @@ def reject(deps: ChannelDeps, channel: str, status: int, reason: str) -> web.Res
     log.warning("channel %s refused a callback (%d): %s", channel, status, reason)
     deps.metrics.inbound.labels(channel, "unknown", "rejected").inc()
     return web.Response(status=status, text=reason)
+
+
+# --- a person's media by its media_id: WeChat's and WeCom's media/get -----------------------
+
+ERROR_BODY_TYPES = ("application/json", "text/plain")  # media/get's refusals; files are not
+INVALID_MEDIA_ID = 40007  # unknown, or older than the platform's three days
+
+
+@dataclass(frozen=True, slots=True)
+class MediaGet:
+    """`GET {url}?access_token=…&media_id=…`, as WeChat and WeCom both answer it: the file's
+    bytes, or a JSON refusal (told apart by the Content-Type, as the status is 200 either
+    way). A refused token is fetched again once; a throttled call says when to try again."""
+
+    http: Http
+    token: AccessToken
+    url: str
+    token_invalid: frozenset[int]
+    throttled: frozenset[int]
+    throttle_wait: float = 60.0
+
+    async def fetch(self, media_id: str) -> bytes:
+        if not media_id:
+            raise SendError("no media id", permanent=True)
+        for attempt in (1, 2):
+            token = await self.token.get()
+            query = {"access_token": token, "media_id": media_id}
+            async with self.http.session.get(self.url, params=query) as resp:
+                if resp.status < 400 and resp.content_type not in ERROR_BODY_TYPES:
+                    return await read_limited(resp)
+                answer = await json_answer(resp)
+            code, reason = errcode(answer)
+            if code in self.token_invalid and attempt == 1:
+                await self.token.invalidate(token)
+                continue
+            if code in self.throttled:
+                raise SendError(reason, retry_after=self.throttle_wait)
+            raise SendError(
+                reason, permanent=code in self.token_invalid or code == INVALID_MEDIA_ID
+            )
+        raise AssertionError("unreachable")
+
+
+async def read_limited(resp: ClientResponse, limit: int = MAX_BYTES) -> bytes:
+    """A response body of at most `limit` bytes; past it, MediaError at once (nothing of it
+    is kept, so the rest is never read)."""
+    data = bytearray()
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        data += chunk
+        if len(data) > limit:
+            raise MediaError("media.too_large")
+    return bytes(data)

@@ -21,13 +21,12 @@ from urllib.parse import quote_plus
 
 from aiohttp import web
 
-from bot.channels.base import ChannelDeps, deliver, errcode, json_answer, reject
+from bot.channels.base import ChannelDeps, deliver, errcode, json_answer, read_limited, reject
 from bot.channels.dingtalk_stream import Stream
 from bot.channels.robots import RobotBook
 from bot.channels.tokens import AccessToken
 from bot.config import DingTalkChannelSettings
 from bot.http import Http
-from bot.media import MAX_BYTES, MediaError
 from bot.message import InboundMessage, Kind, MediaRef, Push, Reply, ReplyKind
 from bot.outbox import SendError
 from bot.store import KeyValue
@@ -147,12 +146,7 @@ class DingTalkChannel:
         async with self._http.session.get(str(answer["downloadUrl"])) as resp:
             if resp.status != 200:
                 raise SendError(f"download failed: HTTP {resp.status}")
-            data = bytearray()
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                data += chunk
-                if len(data) > MAX_BYTES:  # stop reading: nothing of it is kept
-                    raise MediaError("media.too_large")
-        return bytes(data)
+            return await read_limited(resp)
 
     async def _fetch_token(self) -> tuple[str, float]:
         url = f"{self._settings.api_base}/v1.0/oauth2/accessToken"

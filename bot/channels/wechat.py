@@ -25,7 +25,7 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import TextReply
 
-from bot.channels.base import ChannelDeps, deliver, errcode, json_answer, reject
+from bot.channels.base import ChannelDeps, MediaGet, deliver, errcode, json_answer, reject
 from bot.channels.tokens import AccessToken
 from bot.config import WeChatChannelSettings
 from bot.http import Http
@@ -71,6 +71,13 @@ class WeChatChannel:
         self._deadline = deadline
         self._http = http
         self._token = AccessToken(kv, settings.name, self._fetch_token)
+        self._media = MediaGet(
+            http,
+            self._token,
+            f"{settings.api_base}/cgi-bin/media/get",
+            token_invalid=TOKEN_INVALID,
+            throttled=frozenset({API_LIMITED}),
+        )
         self._crypto = (
             WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id)
             if settings.encoding_aes_key
@@ -152,6 +159,11 @@ class WeChatChannel:
 
     def _to_inbound(self, wmsg: Any, xml: str) -> InboundMessage | None:
         return to_inbound(self.name, wmsg, xml)
+
+    async def download(self, media: MediaRef) -> bytes:
+        """The bytes of a picture a villager sent, by its MediaId (kept by WeChat for three
+        days). Larger than the media limit: MediaError."""
+        return await self._media.fetch(media.media_id)
 
     def send_interval(self, push: Push) -> float:
         return 0.0  # per-user quotas, not a rate: see NOT_REACHABLE
@@ -237,7 +249,7 @@ class WeChatChannel:
 
 # --- pushes: customer-service messages ---------------------------------------------------
 
-TOKEN_INVALID = {40001, 40014, 42001}  # refetch the access token and try once more
+TOKEN_INVALID = frozenset({40001, 40014, 42001})  # refetch the access token and try once more
 # 45015: the villager has not written within 48 hours (or unsubscribed); 45047: the quota of
 # customer-service messages per message of theirs is used up; 40003/43004: no such follower.
 NOT_REACHABLE = {45015, 45047, 40003, 43004}

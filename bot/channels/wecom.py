@@ -23,7 +23,7 @@ from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.replies import TextReply
 
-from bot.channels.base import ChannelDeps, deliver, errcode, json_answer, reject
+from bot.channels.base import ChannelDeps, MediaGet, deliver, errcode, json_answer, reject
 from bot.channels.tokens import AccessToken
 from bot.channels.wechat import TIMESTAMP_WINDOW, fields, reply_xml, signature, to_inbound
 from bot.channels.wecom_robots import (
@@ -38,7 +38,7 @@ from bot.channels.wecom_robots import (
 from bot.config import WeComBotChannelSettings, WeComChannelSettings
 from bot.http import Http
 from bot.media import MediaStore
-from bot.message import InboundMessage, Kind, Push, ReplyKind
+from bot.message import InboundMessage, Kind, MediaRef, Push, ReplyKind
 from bot.outbox import SendError
 from bot.store import KeyValue
 from storage.repos import UnitOfWork
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 RESPONSE_URL_SECONDS = 3600 - 60  # a response_url answers once within the hour
 MEMBER_INTERVAL = 2.0  # an app may send a member 30 messages a minute; excess is dropped
-TOKEN_INVALID = {40014, 42001, 41001}
+TOKEN_INVALID = frozenset({40014, 42001, 41001})
 
 
 class Envelope:
@@ -128,6 +128,14 @@ class WeComChannel:
         self._deadline = deadline
         self._http = http
         self._token = AccessToken(kv, settings.name, self._fetch_token)
+        self._media = MediaGet(
+            http,
+            self._token,
+            f"{settings.api_base}/cgi-bin/media/get",
+            token_invalid=TOKEN_INVALID,
+            throttled=frozenset(THROTTLED),
+            throttle_wait=THROTTLE_WAIT,
+        )
         self._envelope = Envelope(
             settings.token, settings.encoding_aes_key, settings.corp_id, deps
         )
@@ -165,6 +173,11 @@ class WeComChannel:
             f"<Nonce><![CDATA[{sealed['nonce']}]]></Nonce></xml>"
         )
         return web.Response(text=body, content_type="application/xml")
+
+    async def download(self, media: MediaRef) -> bytes:
+        """The bytes of a picture a staff member sent the app, by its MediaId (kept three
+        days). Larger than the media limit: MediaError."""
+        return await self._media.fetch(media.media_id)
 
     def send_interval(self, push: Push) -> float:
         return ROBOT_INTERVAL if push.is_group else MEMBER_INTERVAL

@@ -1,5 +1,6 @@
-"""A local WeChat Official Account API: access tokens and customer-service messages, with the
-48-hour window, the 5-per-message quota and token expiry as the platform documents them."""
+"""A local WeChat Official Account API: access tokens, customer-service messages and media
+downloads, with the 48-hour window, the 5-per-message quota and token expiry as the platform
+documents them."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ class FakeWeChat:
         self.token_fetches = 0
         self.followers: dict[str, Follower] = {}
         self.templates: dict[str, list[dict[str, Any]]] = {}  # template id -> messages sent
+        self.media: dict[str, bytes] = {}  # media id -> what the villager sent
+        self.media_asked: list[str] = []  # the media ids asked for, with a valid token
+        self.token_refusals: list[int] = []  # errcodes of calls refused for their token
 
     def wrote(self, openid: str, at: datetime | None = None) -> Follower:
         """The villager sent the account a message (which opens the 48-hour window)."""
@@ -40,14 +44,40 @@ class FakeWeChat:
         return follower
 
     def expire_tokens(self) -> None:
-        self.tokens.clear()
+        """Every token issued so far expires now (WeChat answers 42001 for it)."""
+        for token in self.tokens:
+            self.tokens[token] = self.clock.now()
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
         app.router.add_post("/cgi-bin/message/template/send", self._template_send)
+        app.router.add_get("/cgi-bin/media/get", self._media_get)
         return app
+
+    def _refused(self, request: web.Request) -> web.Response | None:
+        """The answer to a call with an unknown (40001) or expired (42001) access token."""
+        token = request.query.get("access_token", "")
+        if token not in self.tokens:
+            self.token_refusals.append(40001)
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        if self.tokens[token] <= self.clock.now():
+            self.token_refusals.append(42001)
+            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        return None
+
+    async def _media_get(self, request: web.Request) -> web.Response:
+        """The file itself, named in Content-Disposition; JSON 40007 for an unknown id."""
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        media_id = request.query.get("media_id", "")
+        self.media_asked.append(media_id)
+        data = self.media.get(media_id)
+        if data is None:
+            return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
+        return file_answer(media_id, data)
 
     async def _token(self, request: web.Request) -> web.Response:
         q = request.query
@@ -59,8 +89,9 @@ class FakeWeChat:
         return web.json_response({"access_token": token, "expires_in": 7200})
 
     async def _template_send(self, request: web.Request) -> web.Response:
-        if request.query.get("access_token", "") not in self.tokens:
-            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         body = await request.json()
         if body.get("touser") not in self.followers:
             return web.json_response({"errcode": 40003, "errmsg": "invalid openid"})
@@ -71,11 +102,9 @@ class FakeWeChat:
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": len(sent)})
 
     async def _custom_send(self, request: web.Request) -> web.Response:
-        token = request.query.get("access_token", "")
-        if token not in self.tokens:
-            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
-        if self.tokens[token] <= self.clock.now():
-            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         body = await request.json()
         follower = self.followers.get(body.get("touser", ""))
         if follower is None:
@@ -93,3 +122,18 @@ class FakeWeChat:
         follower.quota_used += 1
         follower.received.append(body)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
+def file_answer(media_id: str, data: bytes) -> web.Response:
+    """media/get's answer for a stored file (WeChat's and WeCom's alike): the bytes, typed,
+    with the file's name in Content-Disposition."""
+    if data.startswith(b"\x89PNG"):
+        content_type, ext = "image/png", "png"
+    elif data.startswith(b"\xff\xd8\xff"):
+        content_type, ext = "image/jpeg", "jpg"
+    else:
+        content_type, ext = "application/octet-stream", "bin"
+    disposition = f'attachment; filename="{media_id}.{ext}"'
+    return web.Response(
+        body=data, content_type=content_type, headers={"Content-Disposition": disposition}
+    )

@@ -1,4 +1,5 @@
-"""A local WeCom group robot webhook, as documented: a key, 20 messages a minute, errcodes."""
+"""A local WeCom, as documented: group robot webhooks (a key, 20 messages a minute,
+errcodes), the app's access token, messages and media downloads, and response_urls."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock
+from tests.fakes.wechat import file_answer
 
 PER_MINUTE = 20
 
@@ -30,7 +32,11 @@ class FakeWeCom:
         self.robots: dict[str, GroupRobot] = {}
         self.corp_id, self.secret = corp_id, secret
         self.tokens: set[str] = set()
+        self.expired: set[str] = set()
         self.token_fetches = 0
+        self.media: dict[str, bytes] = {}  # media id -> what the member sent the app
+        self.media_asked: list[str] = []  # the media ids asked for, with a valid token
+        self.token_refusals: list[int] = []  # errcodes of calls refused for their token
         self.members: dict[str, list[dict[str, Any]]] = {}  # userid -> app messages received
         self.responses: dict[str, list[dict[str, Any]]] = {}  # response code -> answers
 
@@ -38,13 +44,46 @@ class FakeWeCom:
         self.robots[key] = GroupRobot(key)
         return self.robots[key]
 
+    def expire_tokens(self) -> None:
+        """Every token issued so far expires now (WeCom answers 42001 for it)."""
+        self.expired |= self.tokens
+        self.tokens.clear()
+
     def app(self) -> web.Application:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_post("/cgi-bin/webhook/send", self._send)
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._message_send)
         app.router.add_post("/cgi-bin/aibot/response", self._response)
+        app.router.add_get("/cgi-bin/media/get", self._media_get)
         return app
+
+    def _refused(self, request: web.Request) -> web.Response | None:
+        """The answer to a call whose access token is missing (41001), expired (42001) or
+        was never issued (40014)."""
+        token = request.query.get("access_token", "")
+        if not token:
+            self.token_refusals.append(41001)
+            return web.json_response({"errcode": 41001, "errmsg": "access_token missing"})
+        if token in self.expired:
+            self.token_refusals.append(42001)
+            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        if token not in self.tokens:
+            self.token_refusals.append(40014)
+            return web.json_response({"errcode": 40014, "errmsg": "invalid access_token"})
+        return None
+
+    async def _media_get(self, request: web.Request) -> web.Response:
+        """The file itself, named in Content-Disposition; JSON 40007 for an unknown id."""
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        media_id = request.query.get("media_id", "")
+        self.media_asked.append(media_id)
+        data = self.media.get(media_id)
+        if data is None:
+            return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
+        return file_answer(media_id, data)
 
     async def _response(self, request: web.Request) -> web.Response:
         """A smart-robot message's response_url: it answers once."""
@@ -67,8 +106,9 @@ class FakeWeCom:
         )
 
     async def _message_send(self, request: web.Request) -> web.Response:
-        if request.query.get("access_token") not in self.tokens:
-            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         body = await request.json()
         user = body.get("touser", "")
         if user not in self.members:
