@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from bot.router import Router
 from handlers import binding, fallback, help, reports
-from handlers.reports import cadre
+from handlers.reports import cadre, stats
 
 
 def build_router() -> Router:
     """All features, in priority order: help first (it answers in any state), the
     catch-all fallback last."""
     root = Router(name="root")
-    for feature in (help.router, binding.router, cadre.router, reports.router, fallback.router):
+    for feature in (
+        help.router,
+        binding.router,
+        cadre.router,
+        stats.router,
+        reports.router,
+        fallback.router,
+    ):
         root.include_router(feature)
     return root
