@@ -36,6 +36,7 @@ from bot.outbox import OutboxWorker, Sender
 from bot.store import Keys, KeyValue, MemoryStore, RedisStore
 from bot.tasks import TaskSet
 from handlers import build_router
+from handlers.reports import classify as categories
 from storage.db import WalCheckpointer, create_engine, session_factory
 from storage.repos import UnitOfWork, unit_of_work
 
@@ -140,7 +141,10 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     background = [c for c in services.channels.values() if isinstance(c, Background)]
     for channel in background:
         channel.start()
+    await categories.refresh(services.uow)  # the category words, as the admins left them
+    words = asyncio.create_task(categories.keep_fresh(services.uow), name="category words")
     yield
+    words.cancel()
     for channel in background:
         await channel.stop()
     # Handlers still running finish their transactions (and queue their pushes) first; then

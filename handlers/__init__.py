@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.router import Router
 from handlers import binding, fallback, help, reports
-from handlers.reports import cadre, stats
+from handlers.reports import cadre, stats, words
 
 
 def build_router() -> Router:
@@ -16,6 +16,7 @@ def build_router() -> Router:
         binding.router,
         cadre.router,
         stats.router,
+        words.router,
         reports.router,
         fallback.router,
     ):

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
 from bot.context import Context
 from bot.message import InboundMessage, Kind, Location, Reply
 from bot.router import Command, InState, KindIs, Router
-from handlers.reports.classify import Classifier
+from handlers.reports.classify import BOOK, Classifier
 from handlers.reports.lifecycle import (
     AWAITING_WORDS,
     Tell,
@@ -36,10 +35,9 @@ ANONYMOUS = ("匿名", "anonymous")
 MAX_PHOTOS = 9
 
 
-@cache
 def classifier() -> Classifier:
-    """The categories' words, loaded once (jieba's dictionary takes half a second)."""
-    return Classifier.from_file()
+    """The categories' words as this instance has them now."""
+    return BOOK.current()
 
 
 QUESTION_ENDINGS = ("?", "？", "吗", "呢", "么", "没有")

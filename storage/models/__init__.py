@@ -17,6 +17,7 @@ from storage.models.people import (
 )
 from storage.models.reports import (
     OPEN_STATUSES,
+    CategoryWord,
     Report,
     ReportEvent,
     ReportFollower,
@@ -30,6 +31,7 @@ __all__ = [
     "PARENT_LEVEL",
     "ROLE_LEVEL",
     "Base",
+    "CategoryWord",
     "ChatPurpose",
     "ContactRelation",
     "ElderContact",

@@ -107,3 +107,17 @@ class ReportFollower(Base):
     chat_id: Mapped[str] = mapped_column(String(128))
     chat_is_group: Mapped[bool] = mapped_column(default=False)
     at: Mapped[datetime]
+
+
+class CategoryWord(Base):
+    """An admin's change to the words of a report category (分类词), on top of the defaults
+    in locales/report_categories.yaml; applied in order, never edited."""
+
+    __tablename__ = "report_category_word"
+
+    id: Mapped[IntPk]
+    category: Mapped[str] = mapped_column(String(16))
+    word: Mapped[str] = mapped_column(String(16))
+    removed: Mapped[bool] = mapped_column(default=False)  # False: added
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    at: Mapped[datetime]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     CADRE_ROLES,
     OPEN_STATUSES,
+    CategoryWord,
     ChatPurpose,
     GroupChat,
     Person,
@@ -163,6 +164,20 @@ class ReportRepo:
             .order_by(RoleAssignment.id)
         )
         return (await self._s.scalars(stmt)).all()
+
+    async def category_words(self) -> Sequence[CategoryWord]:
+        """The admins' changes to the category words, in the order they were made."""
+        return (await self._s.scalars(select(CategoryWord).order_by(CategoryWord.id))).all()
+
+    async def category_words_version(self) -> tuple[int, int]:
+        """Changes so far and the newest: differs as soon as anyone changes a word."""
+        count, newest = (
+            await self._s.execute(select(func.count(), func.max(CategoryWord.id)))
+        ).one()
+        return int(count), int(newest or 0)
+
+    def change_category_word(self, change: CategoryWord) -> None:
+        self._s.add(change)
 
     async def cadres(self, unit_ids: Sequence[int]) -> Sequence[tuple[Person, RoleAssignment]]:
         """The people with a cadre role at these units, with that role."""
