@@ -37,6 +37,7 @@ from bot.store import Keys, KeyValue, MemoryStore, RedisStore
 from bot.tasks import TaskSet
 from handlers import build_router
 from handlers.reports import classify as categories
+from scheduler.runner import Scheduler
 from storage.db import WalCheckpointer, create_engine, session_factory
 from storage.repos import UnitOfWork, unit_of_work
 
@@ -57,6 +58,7 @@ class Services:
     channels: dict[str, Channel]
     outbox: OutboxWorker
     http: Http
+    scheduler: Scheduler
 
 
 SERVICES = web.AppKey("services", Services)
@@ -107,8 +109,21 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     photos.downloaders.update((n, c) for n, c in channels.items() if isinstance(c, Downloader))
     outbox = OutboxWorker(uow, kv, clock, senders, settings.outbox, translations, metrics)
     dispatcher.on_push = outbox.wake
+    scheduler = Scheduler(uow, settings, translations, clock, kv, outbox.wake)
     return Services(
-        settings, clock, engine, uow, kv, metrics, dispatcher, tasks, media, channels, outbox, http
+        settings,
+        clock,
+        engine,
+        uow,
+        kv,
+        metrics,
+        dispatcher,
+        tasks,
+        media,
+        channels,
+        outbox,
+        http,
+        scheduler,
     )
 
 
@@ -143,8 +158,11 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         channel.start()
     await categories.refresh(services.uow)  # the category words, as the admins left them
     words = asyncio.create_task(categories.keep_fresh(services.uow), name="category words")
+    if services.settings.scheduler.enabled:
+        services.scheduler.start()
     yield
     words.cancel()
+    await services.scheduler.stop()
     for channel in background:
         await channel.stop()
     # Handlers still running finish their transactions (and queue their pushes) first; then

@@ -86,6 +86,39 @@ class OutboxSettings(Section):
     merge_after: int = Field(60, ge=2)  # a throttled target's backlog past this is merged
 
 
+_HHMM = r"([01]\d|2[0-3]):[0-5]\d"
+
+
+class SchedulerSettings(Section):
+    """The sweeps: where they run, when, and the rules they apply."""
+
+    enabled: bool = True  # run the scheduler in this instance (with Redis, one leads at a time)
+    # The leader's lock expires after lock_seconds unless renewed every renew_seconds; a
+    # standby tries as often, so it takes over within lock_seconds + renew_seconds.
+    lock_seconds: float = Field(20, ge=1, le=120)
+    renew_seconds: float = Field(5, gt=0, le=60)
+    # a sweep's schedule (crontab, in bot.timezone) by name, over its default; "" stops it
+    jobs: dict[str, str] = Field(default_factory=dict)
+    # 随手拍: a deadline missed is a reminder; each grace period more, a tier up
+    report_grace_hours: int = Field(24, ge=1)
+    # non-urgent pushes to villagers and elders wait until the end of these (local time)
+    quiet_hours: str = Field("22:00-07:00", pattern=rf"^({_HHMM}-{_HHMM})?$")  # "": none
+
+    @field_validator("jobs")
+    @classmethod
+    def _crontabs(cls, jobs: dict[str, str]) -> dict[str, str]:
+        for name, crontab in jobs.items():
+            if crontab and len(crontab.split()) != 5:
+                raise ValueError(f"{name}: {crontab!r} is not a crontab (five fields)")
+        return jobs
+
+    @model_validator(mode="after")
+    def _renew_within_lock(self) -> SchedulerSettings:
+        if self.renew_seconds >= self.lock_seconds:
+            raise ValueError("renew_seconds must be shorter than lock_seconds")
+        return self
+
+
 class BotSettings(Section):
     """Behaviour of the message flow."""
 
@@ -218,6 +251,7 @@ class Settings(BaseSettings):
     media: MediaSettings = MediaSettings()
     outbox: OutboxSettings = OutboxSettings()
     bot: BotSettings = BotSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     channels: list[ChannelSettings] = Field(default_factory=lambda: list(_DEFAULT_CHANNELS))
 
     @model_validator(mode="after")

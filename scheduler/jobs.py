@@ -50,21 +50,22 @@ JobFn = Callable[[JobContext], Awaitable[int]]
 class Job:
     name: str
     description: str
+    schedule: str  # crontab, in the configured time zone; scheduler.jobs may change it
     run: JobFn
 
 
 JOBS: dict[str, Job] = {}
 
 
-def job(name: str, description: str) -> Callable[[JobFn], JobFn]:
+def job(name: str, description: str, schedule: str) -> Callable[[JobFn], JobFn]:
     def register(fn: JobFn) -> JobFn:
-        JOBS[name] = Job(name, description, fn)
+        JOBS[name] = Job(name, description, schedule, fn)
         return fn
 
     return register
 
 
-@job("close-resolved", "close resolved reports the villager never answered")
+@job("close-resolved", "close resolved reports the villager never answered", "*/30 * * * *")
 async def close_resolved(jc: JobContext) -> int:
     """随手拍: a resolved report with no 满意/不满意 for bot.report_auto_close_days is
     closed, recorded as closed automatically (not as satisfied); the villager is told."""

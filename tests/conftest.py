@@ -29,6 +29,7 @@ from bot.config import (
     DingTalkChannelSettings,
     MediaSettings,
     RedisSettings,
+    SchedulerSettings,
     Settings,
     SimChannelSettings,
     WeChatChannelSettings,
@@ -221,6 +222,8 @@ def make_settings(db_url: str, redis_url: str, prefix: str, media: Path) -> Sett
         database=DatabaseSettings(url=db_url),
         redis=RedisSettings(url=redis_url, prefix=prefix),
         media=MediaSettings(dir=media),
+        # sweeps run when a test says so (run-job), never at a real minute's turn mid-test
+        scheduler=SchedulerSettings(enabled=False),
         channels=[
             WeChatChannelSettings(
                 type="wechat", name="oa", token=WECHAT_TOKEN, app_id=WECHAT_APP_ID
