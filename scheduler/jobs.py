@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
 from bot.i18n import Translations
 from bot.message import Push
 from bot.outbox import enqueue
-from handlers.reports.lifecycle import Tell, close_unanswered
+from handlers.reports.lifecycle import Tell, chase_overdue, close_unanswered
 from storage.repos import Store, UnitOfWork
 
 BATCH = 500
@@ -65,16 +65,36 @@ def job(name: str, description: str, schedule: str) -> Callable[[JobFn], JobFn]:
     return register
 
 
+Batch = Callable[[Store, Tell], Awaitable[int]]  # one batch in one transaction -> items done
+
+
+async def in_batches(jc: JobContext, batch: Batch) -> int:
+    """Run `batch` in its own transaction until one does less than BATCH items."""
+    total = 0
+    while True:
+        async with jc.uow() as store:
+            done = await batch(store, jc.tell(store))
+        total += done
+        if done < BATCH:
+            return total
+
+
 @job("close-resolved", "close resolved reports the villager never answered", "*/30 * * * *")
 async def close_resolved(jc: JobContext) -> int:
     """随手拍: a resolved report with no 满意/不满意 for bot.report_auto_close_days is
     closed, recorded as closed automatically (not as satisfied); the villager is told."""
-    total = 0
-    while True:
-        async with jc.uow() as store:
-            done = await close_unanswered(
-                store, jc.tell(store), jc.now, jc.settings.bot.report_auto_close_days, BATCH
-            )
-        total += done
-        if done < BATCH:
-            return total
+    days = jc.settings.bot.report_auto_close_days
+    return await in_batches(
+        jc, lambda store, tell: close_unanswered(store, tell, jc.now, days, BATCH)
+    )
+
+
+@job("chase-reports", "remind, then escalate, reports past their deadlines", "* * * * *")
+async def chase_reports(jc: JobContext) -> int:
+    """随手拍: past the accept or resolve deadline, the tier holding the report is reminded
+    (the person in charge @mentioned); each scheduler.report_grace_hours more, it goes a
+    tier up. Each step once per deadline, on the report's timeline."""
+    grace = timedelta(hours=jc.settings.scheduler.report_grace_hours)
+    return await in_batches(
+        jc, lambda store, tell: chase_overdue(store, tell, jc.now, grace, BATCH)
+    )

@@ -28,7 +28,7 @@ def placeholders(text: str) -> set[str]:
 
 
 FIRST_ARG = ("t", "reply", "MediaError", "Term")
-SECOND_ARG = ("t_for", "reporter", "tier")  # (locale or report, key, ...)
+SECOND_ARG = ("t_for", "reporter", "tier", "text")  # (locale or report, key, ...)
 
 
 def keys_used_in_code() -> set[str]:

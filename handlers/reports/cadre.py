@@ -13,6 +13,7 @@ from datetime import datetime
 from bot.context import Context
 from bot.message import InboundMessage, Kind, Reply
 from bot.router import Command, InState, KindIs, Router
+from handlers.reports import lifecycle
 from handlers.reports.lifecycle import (
     AWAITING_WORDS,
     Tell,
@@ -135,36 +136,23 @@ async def escalate(msg: InboundMessage, ctx: Context) -> Reply:
         return report
     if not reason:
         return ctx.reply("report.reason_usage", command=ctx.t("report.cmd.escalate"))
-    unit = await ctx.store.org.get(report.unit_id)
-    parent = await ctx.store.org.get(unit.parent_id) if unit and unit.parent_id else None
-    if unit is None or parent is None:
-        return ctx.reply("report.escalate_top", number=report.id)
     assert ctx.person is not None
-    report.unit_id, report.assignee_id = parent.id, None
-    await ctx.store.reports.event(
-        report,
-        "escalated",
-        at=ctx.clock.now(),
-        actor_id=ctx.person.id,
-        note=f"{unit.name} → {parent.name}：{reason}",
-        status=ReportStatus.ESCALATED,
-    )
     tell = Tell.of(ctx)
+    moved = await lifecycle.escalate(
+        tell, report, ctx.clock.now(), actor_id=ctx.person.id, reason=reason
+    )
+    if moved is None:
+        return ctx.reply("report.escalate_top", number=report.id)
     await tell.tier(
         report,
         "report.escalated_group",
-        source=unit.name,
+        source=moved.source.name,
         by=ctx.person.name,
         reason=reason,
         text=report.text or ctx.t_for(None, "report.no_words"),
-        reporter=await reporter_name(ctx, report, private=False),
+        reporter=await tell.reporter_shown(report),
     )
-    await tell.reporter(
-        report,
-        "report.escalated_villager",
-        followers="report.escalated_villager",
-        unit=parent.name,
-    )
+    parent = moved.target
     if not await ctx.store.reports.cadre_groups(parent.id):
         return ctx.reply("report.escalated_no_group", number=report.id, unit=parent.name)
     return ctx.reply("report.escalated", number=report.id, unit=parent.name)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.context import Context
 from bot.media import MediaError
 from bot.message import InboundMessage, Push, Reply
-from storage.models import Report, ReportStatus
+from storage.models import OrgUnit, Report, ReportStatus
 from storage.repos import Store
 
 log = logging.getLogger(__name__)
@@ -78,12 +78,19 @@ class Tell:
             )
 
     async def tier(
-        self, report: Report, key: str, *, mention: int | None = None, **values: Any
+        self,
+        report: Report,
+        key: str,
+        *,
+        mention: int | None = None,
+        unit_id: int | None = None,
+        **values: Any,
     ) -> None:
-        """The cadre groups of the unit holding the report, in the deployment's language,
-        @mentioning the person `mention` where they are bound on that group's platform."""
+        """The cadre groups of the unit holding the report (or of `unit_id`), in the
+        deployment's language, @mentioning the person `mention` where they are bound on
+        that group's platform."""
         text = self.text(None, key, number=report.id, category=report.category, **values)
-        for group in await self.store.reports.cadre_groups(report.unit_id):
+        for group in await self.store.reports.cadre_groups(unit_id or report.unit_id):
             mentions: tuple[str, ...] = ()
             if mention is not None:
                 identity = await self.store.identities.of_person(mention, group.channel)
@@ -93,6 +100,108 @@ class Tell:
                 Push(channel=group.channel, chat_id=group.external_id, is_group=True, reply=reply),
                 "report",
             )
+
+    async def reporter_shown(self, report: Report) -> str:
+        """The reporter's name as a cadre group sees it: an anonymous one is not named."""
+        if report.anonymous:
+            return self.text(None, "report.anonymous")
+        person = await self.store.people.get(report.reporter_id)
+        return person.name if person is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    source: OrgUnit
+    target: OrgUnit
+
+
+async def escalate(
+    tell: Tell, report: Report, at: datetime, *, actor_id: int | None, reason: str
+) -> Escalation | None:
+    """Move the report to the next tier up (village -> township -> county), which holds it
+    from now on with nobody assigned; the reporter and those linked are told. None at the
+    top. Telling the cadre groups is the caller's: what they hear depends on why."""
+    unit = await tell.store.org.get(report.unit_id)
+    parent = await tell.store.org.get(unit.parent_id) if unit and unit.parent_id else None
+    if unit is None or parent is None:
+        return None
+    report.unit_id, report.assignee_id = parent.id, None
+    await tell.store.reports.event(
+        report,
+        "escalated",
+        at=at,
+        actor_id=actor_id,
+        note=f"{unit.name} → {parent.name}：{reason}",
+        status=ReportStatus.ESCALATED,
+    )
+    await tell.reporter(
+        report,
+        "report.escalated_villager",
+        followers="report.escalated_villager",
+        unit=parent.name,
+    )
+    return Escalation(unit, parent)
+
+
+async def chase_overdue(
+    store: Store, tell: Tell, now: datetime, grace: timedelta, limit: int = 500
+) -> int:
+    """One step of the deadline ladder for each report that has one due: first a reminder
+    to the tier that holds it (the person in charge @mentioned), then, each grace period it
+    stays undone, a tier up. Each step is on the timeline; the step taken is recorded on the
+    report in the same transaction, so a second run finds nothing to do."""
+    steps = 0
+    for report in await store.reports.overdue(now, limit):
+        assert report.chase_due is not None
+        due, step = report.chase_due, report.chase_step
+        accepting = report.accepted_at is None
+        late = span(tell, now - due)
+        if step == 0:
+            kind, key = (
+                ("overdue_accept", "report.overdue_accept")
+                if accepting
+                else ("overdue_resolve", "report.overdue_resolve")
+            )
+            await store.reports.event(report, kind, at=now, actor_id=None, note=late)
+            await tell.tier(report, key, mention=report.assignee_id, late=late)
+        else:
+            deadline = Term("report.deadline_accept" if accepting else "report.deadline_resolve")
+            reason = tell.text(None, "report.overdue_reason", deadline=deadline, late=late)
+            moved = await escalate(tell, report, now, actor_id=None, reason=reason)
+            if moved is None:  # the top tier has had its reminder: nothing more to climb
+                report.chase_at = None
+                continue
+            await tell.tier(
+                report,
+                "report.overdue_escalated",
+                source=moved.source.name,
+                reason=reason,
+                text=report.text or tell.text(None, "report.no_words"),
+                reporter=await tell.reporter_shown(report),
+            )
+            await tell.tier(
+                report,
+                "report.overdue_escalated_below",
+                unit_id=moved.source.id,
+                unit=moved.target.name,
+                reason=reason,
+            )
+        report.chase_due, report.chase_step, report.chase_at = due, step + 1, now + grace
+        steps += 1
+    if steps:
+        log.info("overdue 随手拍 reports: %d ladder steps taken", steps)
+    return steps
+
+
+def span(tell: Tell, delta: timedelta) -> str:
+    """A stretch of time as people say it: "5小时", "2天", "2天3小时" (at least an hour)."""
+    hours = max(1, int(delta.total_seconds() // 3600))
+    days, hours = divmod(hours, 24)
+    if not days:
+        return tell.text(None, "time.hours", hours=hours)
+    if not hours:
+        return tell.text(None, "time.days", days=days)
+    return tell.text(None, "time.days_hours", days=days, hours=hours)
 
 
 def number_and_rest(args: str) -> tuple[int | None, str]:
@@ -135,11 +244,10 @@ async def keep_photo(msg: InboundMessage, ctx: Context) -> str | Reply:
 async def reporter_name(ctx: Context, report: Report, *, private: bool) -> str:
     """Who reported it. An anonymous reporter's name is shown to cadres only in a private
     chat (查看 1:1), never in a group."""
-    if report.anonymous and not private:
-        return ctx.t_for(None, "report.anonymous")
+    if not (report.anonymous and private):
+        return await Tell.of(ctx).reporter_shown(report)
     person = await ctx.store.people.get(report.reporter_id)
-    name = person.name if person is not None else ""
-    return ctx.t("report.anonymous_private", name=name) if report.anonymous else name
+    return ctx.t("report.anonymous_private", name=person.name if person is not None else "")
 
 
 def local_time(ctx: Context, at: datetime) -> datetime:

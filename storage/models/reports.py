@@ -67,6 +67,12 @@ class Report(Base):
     # the reporter's last word on the fix: 满意 (True), 不满意 (False); None: not given
     # (an auto-closed report stays None: silence is not satisfaction)
     satisfied: Mapped[bool | None]
+    # The overdue sweep's ladder on the current deadline (accept, then resolve): the deadline,
+    # the steps taken (a reminder, then a tier up each grace period), and when to look next.
+    # Kept by ReportRepo.event, moved on by the sweep; None once the report is not open.
+    chase_due: Mapped[datetime | None]
+    chase_step: Mapped[int] = mapped_column(default=0, server_default="0")
+    chase_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class ReportEvent(Base):

@@ -44,9 +44,11 @@ class ReportRepo:
         note: str = "",
         status: ReportStatus | None = None,
     ) -> ReportEvent:
-        """Append a step to the report's timeline (moving its status when `status` is given)."""
+        """Append a step to the report's timeline (moving its status when `status` is given)
+        and point the overdue sweep at the deadline the report now waits on."""
         if status is not None:
             report.status = status
+        _follow_deadline(report)
         event = ReportEvent(
             report_id=report.id,
             at=at,
@@ -58,6 +60,18 @@ class ReportRepo:
         self._s.add(event)
         await self._s.flush()
         return event
+
+    async def overdue(self, now: datetime, limit: int) -> Sequence[Report]:
+        """Open reports whose deadline ladder has a step due, the longest waiting first;
+        locked, and skipping those another sweep holds (PostgreSQL)."""
+        stmt = (
+            select(Report)
+            .where(Report.chase_at <= now)
+            .order_by(Report.chase_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self._s.scalars(stmt)).all()
 
     def photo(self, report: Report, media: str, *, event: ReportEvent, proof: bool) -> None:
         self._s.add(ReportPhoto(report_id=report.id, event_id=event.id, media=media, proof=proof))
@@ -224,3 +238,15 @@ class ReportRepo:
         unclaimed = Report.assignee_id.is_(None) & Report.unit_id.in_(unit_ids)
         stmt = select(Report).where(Report.status.in_(OPEN_STATUSES), mine | unclaimed)
         return (await self._s.scalars(stmt.order_by(Report.id))).all()
+
+
+def _follow_deadline(report: Report) -> None:
+    """The accept deadline until someone accepts, then the resolve deadline; nothing once the
+    report is not open. A new deadline starts the ladder again; the same one keeps its place
+    (a reassignment or a tier up does not buy time)."""
+    if report.status not in OPEN_STATUSES:
+        report.chase_due, report.chase_step, report.chase_at = None, 0, None
+        return
+    due = report.accept_due_at if report.accepted_at is None else report.resolve_due_at
+    if due != report.chase_due:
+        report.chase_due, report.chase_step, report.chase_at = due, 0, due
