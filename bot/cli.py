@@ -120,7 +120,9 @@ async def _import(settings: Settings, path: Path) -> None:
     await _check_schema(settings)
     engine = create_engine(settings.database.url)
     try:
-        summary = await import_registry(unit_of_work(session_factory(engine)), registry)
+        summary = await import_registry(
+            unit_of_work(session_factory(engine)), registry, SystemClock().now()
+        )
     finally:
         await engine.dispose()
     if not summary.changed:

@@ -143,6 +143,11 @@ class BotSettings(Section):
     report_duplicate_metres: int = Field(200, ge=0)
     # a resolved report the villager never answers is closed after this many days
     report_auto_close_days: int = Field(7, ge=1)
+    # 关爱空巢老人: an elder's message with one of these words raises an SOS at once; an
+    # alert nobody visits for elder_ack_hours goes a step up (caretakers -> the village
+    # secretary -> the township group)
+    elder_sos_words: list[str] = Field(default_factory=lambda: ["救命", "求助", "摔倒"])
+    elder_ack_hours: float = Field(2, gt=0, le=48)
 
     @field_validator("timezone")
     @classmethod

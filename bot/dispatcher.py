@@ -167,6 +167,10 @@ class Dispatcher:
         try:
             async with self._uow() as store:
                 ctx = await self._context(msg, store, conversation)
+                observed: tuple[Reply, ...] = ()
+                for observer in self._router.observers():
+                    answer = await observer(msg, ctx)
+                    observed += (answer,) if answer is not None else ()
                 match = self._router.resolve(msg, ctx)
                 replies: tuple[Reply, ...] = ()
                 if match is not None:
@@ -176,7 +180,8 @@ class Dispatcher:
                         replies = _as_tuple(result)
                     else:
                         replies = (self._refusal(ctx),)
-                addressed = match is not None or msg.addressed
+                replies = observed + replies
+                addressed = match is not None or msg.addressed or bool(observed)
                 outcome = InboundResult.HANDLED if addressed else InboundResult.IGNORED
                 row = self._row(msg, ctx, handler_name, outcome, replies)
                 logged_inline = store.touched

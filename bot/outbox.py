@@ -70,8 +70,15 @@ class Sender(Protocol):
         ...
 
 
-def enqueue(store: Store, push: Push, at: datetime, purpose: str = "") -> OutboxMessage:
-    """Add a push to the store's transaction: it is sent only if that commits."""
+def enqueue(
+    store: Store,
+    push: Push,
+    at: datetime,
+    purpose: str = "",
+    not_before: datetime | None = None,
+) -> OutboxMessage:
+    """Add a push to the store's transaction: it is sent only if that commits (and not
+    before `not_before`, when given)."""
     return store.outbox.add(
         channel=push.channel,
         target=push.chat_id,
@@ -79,6 +86,7 @@ def enqueue(store: Store, push: Push, at: datetime, purpose: str = "") -> Outbox
         reply=push.reply.model_dump(mode="json"),
         at=at,
         purpose=purpose,
+        not_before=not_before,
     )
 
 

@@ -107,11 +107,26 @@ class Match:
     permitted: bool
 
 
+# Sees every message (addressed or not) before the handlers, in the same transaction; what
+# it answers comes first. For what must never be missed in a chat, like an elder's 救命.
+Observer = Callable[[InboundMessage, "Context"], Awaitable[Reply | None]]
+
+
 @dataclass
 class Router:
     name: str
     _handlers: list[HandlerSpec] = field(default_factory=list)
     _children: list[Router] = field(default_factory=list)
+    _observers: list[Observer] = field(default_factory=list)
+
+    def observe(self, func: Observer) -> Observer:
+        self._observers.append(func)
+        return func
+
+    def observers(self) -> Iterator[Observer]:
+        yield from self._observers
+        for child in self._children:
+            yield from child.observers()
 
     def message(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import binding, fallback, help, reports
+from handlers import binding, elders, fallback, help, reports
 from handlers.reports import cadre, stats, words
 
 
@@ -14,6 +14,7 @@ def build_router() -> Router:
     for feature in (
         help.router,
         binding.router,
+        elders.router,
         cadre.router,
         stats.router,
         words.router,

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.i18n import Translations
-from bot.message import Push
+from bot.message import Push, Reply
 from bot.outbox import enqueue
+from handlers.elders import Care, climb, raise_quiet, to_person
 from handlers.reports.lifecycle import Tell, chase_overdue, close_unanswered
+from storage.models import ChatPurpose, Person
 from storage.repos import Store, UnitOfWork
 
 BATCH = 500
@@ -38,9 +41,35 @@ class JobContext:
             return self.translations.for_locale(locale).t(key, **values)
 
         def push(message: Push, purpose: str) -> None:
-            enqueue(store, message, self.now, purpose)
+            # villagers and elders are not woken for what can wait; alerts never wait
+            deferrable = purpose == "checkin" or (not message.is_group and purpose != "alert")
+            later = quiet_until(self.now, self.settings) if deferrable else None
+            enqueue(store, message, self.now, purpose, later)
 
         return Tell(store, words, push)
+
+    def care(self, store: Store) -> Care:
+        return Care(
+            self.tell(store),
+            ZoneInfo(self.settings.bot.timezone),
+            timedelta(hours=self.settings.bot.elder_ack_hours),
+        )
+
+
+def quiet_until(now: datetime, settings: Settings) -> datetime | None:
+    """The end of the quiet hours (scheduler.quiet_hours, local time) if `now` is inside
+    them, else None."""
+    if not settings.scheduler.quiet_hours:
+        return None
+    start, end = (time.fromisoformat(t) for t in settings.scheduler.quiet_hours.split("-"))
+    zone = ZoneInfo(settings.bot.timezone)
+    local = now.astimezone(zone)
+    t = local.time()
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    day = local.date() if t < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
 
 
 JobFn = Callable[[JobContext], Awaitable[int]]
@@ -98,3 +127,63 @@ async def chase_reports(jc: JobContext) -> int:
     return await in_batches(
         jc, lambda store, tell: chase_overdue(store, tell, jc.now, grace, BATCH)
     )
+
+
+@job("elder-watch", "alert on elders gone quiet; take unvisited alerts a step up", "*/5 * * * *")
+async def elder_watch(jc: JobContext) -> int:
+    """关爱: an elder quiet past their threshold gets an alert (caretakers, family); an
+    alert nobody visited within bot.elder_ack_hours goes to the village secretary, then the
+    township group. Each once: the watch and the alert record where they stand."""
+
+    async def quiet(store: Store, tell: Tell) -> int:
+        care = jc.care(store)
+        watches = await store.elders.quiet(jc.now, BATCH)
+        for watch in watches:
+            await raise_quiet(care, watch, jc.now)
+        return len(watches)
+
+    async def unvisited(store: Store, tell: Tell) -> int:
+        care = jc.care(store)
+        alerts = await store.elders.alerts_due(jc.now, BATCH)
+        for alert in alerts:
+            await climb(care, alert, jc.now)
+        return len(alerts)
+
+    return await in_batches(jc, quiet) + await in_batches(jc, unvisited)
+
+
+@job("elder-checkin", "ask elders not heard from since the last prompt how they are", "0 9 * * *")
+async def elder_checkin(jc: JobContext) -> int:
+    """The daily 平安 prompt, to elders not heard from in the day since the last one: 1:1,
+    or an @mention in the village residents' group for an elder who is only there (or has
+    no account of their own). Once a day: an elder prompted in the last 12 hours is not
+    prompted again."""
+
+    async def prompt(store: Store, tell: Tell) -> int:
+        watches = await store.elders.to_prompt(
+            jc.now - timedelta(days=1), jc.now - timedelta(hours=12), BATCH
+        )
+        for watch in watches:
+            watch.prompted_at = jc.now
+            elder = await store.people.get(watch.person_id)
+            if elder is None:
+                continue
+            if watch.checkin_in_group or not await to_person(
+                tell, elder, "elder.checkin_prompt", "checkin", name=elder.name
+            ):
+                await _prompt_in_group(store, tell, elder)
+        return len(watches)
+
+    return await in_batches(jc, prompt)
+
+
+async def _prompt_in_group(store: Store, tell: Tell, elder: Person) -> None:
+    if elder.village_id is None:
+        return
+    text = tell.text(elder.locale, "elder.checkin_prompt", name=elder.name)
+    for group in await store.chats.of_unit(elder.village_id, ChatPurpose.RESIDENTS):
+        identity = await store.identities.of_person(elder.id, group.channel)
+        mentions = (identity.external_id,) if identity is not None else ()
+        reply = Reply.of_text(text, mentions=mentions)
+        push = Push(channel=group.channel, chat_id=group.external_id, is_group=True, reply=reply)
+        tell.push(push, "checkin")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -76,6 +77,10 @@ class PersonIn(Strict):
     household: Code | None = None
     locale: Literal["zh_CN", "en"] = "zh_CN"
     elder: bool = False
+    # elders: quiet this many hours raises an alert; the daily check-in prompt comes 1:1
+    # (private) or as an @mention in the village residents' group (group)
+    inactive_hours: int = Field(24, ge=1, le=24 * 14)
+    checkin: Literal["private", "group"] = "private"
     roles: list[RoleIn] = []
     caretakers: list[Code] = []
     family: list[Code] = []
@@ -278,7 +283,12 @@ def mask_phone(phone: str) -> str:
     return f"{phone[:3]}****{phone[-4:]}" if phone else ""
 
 
-async def import_registry(uow: UnitOfWork, reg: RegistryIn) -> ImportSummary:
+async def import_registry(
+    uow: UnitOfWork, reg: RegistryIn, at: datetime | None = None
+) -> ImportSummary:
+    """Bring the database in line with the registry. An elder new to it is watched from
+    `at` (now), as if just heard from."""
+    at = at or datetime.now(UTC)
     summary = ImportSummary()
     async with uow() as store:
         ids: dict[str, int] = {}
@@ -313,6 +323,7 @@ async def import_registry(uow: UnitOfWork, reg: RegistryIn) -> ImportSummary:
         for p in reg.people:
             await _sync_roles(store, people[p.code], p, ids, summary)
             await _sync_contacts(store, people[p.code], p, people, summary)
+            await _sync_care(store, people[p.code], p, at, summary)
         for c in reg.group_chats:
             values = {
                 "name": c.name,
@@ -350,6 +361,17 @@ async def _sync_roles(
             summary.count("role_assignment", created=True)
         elif _assign(current, {"categories": list(r.categories)}):
             summary.count("role_assignment", created=False)
+
+
+async def _sync_care(
+    store: Store, person_id: int, p: PersonIn, at: datetime, summary: ImportSummary
+) -> None:
+    if p.elder:
+        changed = await store.elders.keep(person_id, p.inactive_hours, p.checkin == "group", at)
+    else:
+        changed = await store.elders.forget(person_id)
+    if changed:
+        summary.count("elder_care", created=False)
 
 
 async def _sync_contacts(

@@ -276,4 +276,6 @@ def services(client: TestClient[Any, Any]) -> Services:
 @pytest.fixture
 async def registry(services: Services) -> None:
     """The small test registry, imported into the app's database."""
-    await import_registry(services.uow, read_registry(DATA / "registry.yaml"))
+    await import_registry(
+        services.uow, read_registry(DATA / "registry.yaml"), services.clock.now()
+    )

@@ -1,6 +1,7 @@
 """All ORM models; importing this package registers every table on Base.metadata."""
 
 from storage.models.base import Base
+from storage.models.elders import AlertKind, ElderAlert, ElderCare
 from storage.models.inbound import InboundLog, InboundResult
 from storage.models.org import PARENT_LEVEL, ChatPurpose, GroupChat, Level, OrgUnit
 from storage.models.outbox import OutboxMessage, OutboxStatus
@@ -30,10 +31,13 @@ __all__ = [
     "OPEN_STATUSES",
     "PARENT_LEVEL",
     "ROLE_LEVEL",
+    "AlertKind",
     "Base",
     "CategoryWord",
     "ChatPurpose",
     "ContactRelation",
+    "ElderAlert",
+    "ElderCare",
     "ElderContact",
     "GroupChat",
     "Household",

@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.repos.elders import ElderRepo
 from storage.repos.inbound import InboundRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.registry import ChatRepo, IdentityRepo, OrgRepo, PeopleRepo
@@ -26,6 +27,7 @@ class Store:
         self.inbound = InboundRepo(session)
         self.outbox = OutboxRepo(session)
         self.reports = ReportRepo(session)
+        self.elders = ElderRepo(session)
 
     @property
     def touched(self) -> bool:

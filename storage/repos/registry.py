@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import GroupChat, Identity, OrgUnit, Person, Role, RoleAssignment
+from storage.models import ChatPurpose, GroupChat, Identity, OrgUnit, Person, Role, RoleAssignment
 
 
 class OrgRepo:
@@ -126,6 +126,11 @@ class IdentityRepo:
         )
         return set(rows.all())
 
+    async def first_of(self, person_id: int) -> Identity | None:
+        """The person's first bound chat account, on whichever platform."""
+        stmt = select(Identity).where(Identity.person_id == person_id).order_by(Identity.id)
+        return (await self._s.scalars(stmt)).first()
+
     async def of_person(self, person_id: int, channel: str) -> Identity | None:
         stmt = select(Identity).where(Identity.person_id == person_id, Identity.channel == channel)
         return (await self._s.scalars(stmt)).first()
@@ -150,6 +155,12 @@ class ChatRepo:
             GroupChat.channel == channel, GroupChat.external_id == external_id
         )
         return (await self._s.scalars(stmt)).first()
+
+    async def of_unit(self, unit_id: int, purpose: ChatPurpose) -> Sequence[GroupChat]:
+        stmt = select(GroupChat).where(
+            GroupChat.org_unit_id == unit_id, GroupChat.purpose == purpose
+        )
+        return (await self._s.scalars(stmt.order_by(GroupChat.id))).all()
 
     async def robots(
         self, channel: str, external_ids: Sequence[str]

@@ -1,0 +1,211 @@
+"""关爱空巢老人 on both stacks, with the sweeps run at chosen clock times: an elder going
+quiet, alerted, the alert climbing, then checking in; a caretaker's visit; SOS; the daily
+check-in prompt; quiet hours. The registry's elder is 孙大爷 (P4, grid G2 of 柳树村), his
+caretaker the grid worker 赵网格 (P3), his family 孙小明 (P5); 李书记 (P2) is the secretary."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from bot.app import Services
+from bot.clock import FixedClock
+from bot.i18n import Translations
+from storage.models import ElderAlert, OutboxMessage
+from tests.sim_support import enroll, pushed, say
+
+ZH = Translations().for_locale("zh_CN")
+EN = Translations().for_locale("en")
+Client = TestClient[Any, Any]
+VILLAGE, TOWNSHIP, RESIDENTS = "g-v1-cadres", "g-t1-cadres", "g-v1-residents"
+ELDER, CARETAKER, FAMILY, SECRETARY = "sim-P4", "sim-P3", "sim-P5", "sim-P2"
+
+
+class Watch:
+    """The clock in hours after the registry import (24 Nov, 09:00 local), and what each
+    chat has been sent since the last look."""
+
+    def __init__(self, client: Client, services: Services, clock: FixedClock) -> None:
+        self.client, self.services, self.clock = client, services, clock
+        self.start = clock.now()
+        self.seen: dict[str, int] = {}
+
+    def at(self, hours: float) -> None:
+        self.clock.set(self.start + timedelta(hours=hours))
+
+    async def run(self, job: str, hours: float) -> int:
+        self.at(hours)
+        return await self.services.scheduler.run(job)
+
+    async def new(self, chat: str) -> list[str]:
+        texts = await pushed(self.client, self.services, chat)
+        fresh, self.seen[chat] = texts[self.seen.get(chat, 0) :], len(texts)
+        return fresh
+
+
+async def watching(client: Client, services: Services, clock: FixedClock) -> Watch:
+    """Everyone in the village on the simulator; the son, who lives away, binds himself."""
+    await enroll(services)
+    assert await say(client, FAMILY, "绑定 孙小明 5555") == [ZH.t("bind.ok", name="孙小明")]
+    watch = Watch(client, services, clock)
+    await watch.new(FAMILY)  # the binding's answer, out of the way
+    return watch
+
+
+async def alerts(services: Services) -> list[ElderAlert]:
+    async with services.uow() as store:
+        rows = await store.session.scalars(select(ElderAlert).order_by(ElderAlert.id))
+        return list(rows.all())
+
+
+async def mentions(services: Services, chat: str) -> list[str]:
+    """Who the last push to the chat @mentions."""
+    async with services.uow() as store:
+        row = await store.session.scalar(
+            select(OutboxMessage)
+            .where(OutboxMessage.target == chat)
+            .order_by(OutboxMessage.id.desc())
+        )
+    assert row is not None
+    return sorted(row.reply.get("mentions", []))
+
+
+async def test_a_quiet_elder_is_alerted_the_alert_climbs_and_his_word_closes_it(
+    client: Client, services: Services, registry: None, clock: FixedClock
+) -> None:
+    w = await watching(client, services, clock)
+    assert await w.run("elder-watch", 23.5) == 0  # quiet, but not yet 24 hours
+    assert await w.run("elder-watch", 24.1) == 1
+    (alert,) = await alerts(services)
+    (to_caretaker,) = await w.new(VILLAGE)
+    assert to_caretaker == ZH.t(
+        "elder.alert_caretakers",
+        number=alert.id,
+        name="孙大爷",
+        village="柳树村",
+        quiet="1天",
+        last="11-24 09:00",
+    )
+    assert await mentions(services, VILLAGE) == [CARETAKER]
+    (to_family,) = await w.new(FAMILY)
+    assert "孙大爷已经1天没有消息了" in to_family
+    assert await w.run("elder-watch", 25) == 0  # run again: nothing twice
+    assert await w.new(VILLAGE) == []
+
+    # two hours and nobody visited: the secretary
+    assert await w.run("elder-watch", 26.2) == 1
+    (to_secretary,) = await w.new(VILLAGE)
+    assert f"关爱提醒 #{alert.id} 未处理" in to_secretary
+    assert "还没有人上门" in to_secretary
+    assert await mentions(services, VILLAGE) == [SECRETARY]
+    # two more: the township
+    assert await w.run("elder-watch", 28.3) == 1
+    (to_township,) = await w.new(TOWNSHIP)
+    assert f"关爱提醒 #{alert.id} 请督办" in to_township
+    assert await w.run("elder-watch", 40) == 0  # the ladder ends there
+
+    # he writes: the alert closes and everyone it reached hears so
+    w.at(41)
+    assert await say(client, ELDER, "平安") == [ZH.t("elder.checkin_ok", name="孙大爷")]
+    safe = ZH.t("elder.safe_group", number=alert.id, name="孙大爷", how=ZH.t("elder.how_self"))
+    assert await w.new(VILLAGE) == [safe]
+    assert await w.new(TOWNSHIP) == [safe]
+    assert (await w.new(FAMILY))[0].startswith("✅ 您家老人孙大爷已报平安")
+    (closed,) = await alerts(services)
+    assert closed.closed_at == clock.now()
+    assert closed.closed_by is None
+    # watched again from his word: quiet another 24 hours before a new alert
+    assert await w.run("elder-watch", 64) == 0
+    assert await w.run("elder-watch", 65.1) == 1
+    assert len(await alerts(services)) == 2
+
+
+async def test_a_caretakers_visit_closes_the_alert_and_others_may_not(
+    client: Client, services: Services, registry: None, clock: FixedClock
+) -> None:
+    w = await watching(client, services, clock)
+    await w.run("elder-watch", 24.5)
+    (alert,) = await alerts(services)
+    await w.new(VILLAGE)
+    w.at(25)
+    assert await say(client, "sim-P6", f"已上门 {alert.id} 挺好") == [  # Tom Chen reads English
+        EN.t("elder.visit_not_yours", name="孙大爷")
+    ]
+    assert await say(client, CARETAKER, "已上门 999 挺好") == [
+        ZH.t("elder.visit_unknown", what="999")
+    ]
+    assert await say(client, CARETAKER, f"已上门 {alert.id} 身体挺好，在晒太阳") == [
+        ZH.t("elder.visit_closed", number=alert.id, name="孙大爷", note="身体挺好，在晒太阳")
+    ]
+    how = ZH.t("elder.how_visit", who="赵网格", note="身体挺好，在晒太阳")
+    assert await w.new(VILLAGE) == [
+        ZH.t("elder.safe_group", number=alert.id, name="孙大爷", how=how)
+    ]
+    (closed,) = await alerts(services)
+    assert closed.note == "身体挺好，在晒太阳"
+    assert await w.run("elder-watch", 27) == 0  # closed: no climb
+    # by name, with no alert open: a visit is noted and counts as activity
+    assert await say(client, CARETAKER, "已上门 孙大爷") == [
+        ZH.t("elder.visit_noted", name="孙大爷", note="平安")
+    ]
+    assert await w.run("elder-watch", 27 + 23.9) == 0
+
+
+async def test_sos_reaches_everyone_at_once_and_only_a_visit_closes_it(
+    client: Client, services: Services, registry: None, clock: FixedClock
+) -> None:
+    w = await watching(client, services, clock)
+    w.at(3)
+    # in the residents' group, not addressed to the bot: still heard
+    answer = await say(client, ELDER, "我在院子里摔倒了，起不来", chat=RESIDENTS)
+    assert answer == [ZH.t("elder.sos_reply")]
+    (alert,) = await alerts(services)
+    (group,) = await w.new(VILLAGE)
+    assert group.startswith(f"🆘【紧急求助 #{alert.id}】柳树村孙大爷")
+    assert await mentions(services, VILLAGE) == [SECRETARY, CARETAKER]
+    assert len(await w.new(TOWNSHIP)) == 1
+    assert "我在院子里摔倒了" in (await w.new(FAMILY))[0]
+    # his next words do not close an SOS; nothing climbs, nothing is raised twice
+    assert await say(client, ELDER, "平安") == [ZH.t("elder.checkin_ok", name="孙大爷")]
+    assert await w.new(VILLAGE) == []
+    assert await w.run("elder-watch", 40) == 0
+    await say(client, CARETAKER, f"已上门 {alert.id} 扭了脚，已送卫生院")
+    assert len(await w.new(VILLAGE)) == 1
+    assert len(await w.new(TOWNSHIP)) == 1  # the township heard the SOS, so hears the end
+    (closed,) = await alerts(services)
+    assert closed.closed_at is not None
+
+
+async def test_the_daily_prompt_goes_to_elders_not_heard_from_since_the_last(
+    client: Client, services: Services, registry: None, clock: FixedClock
+) -> None:
+    w = await watching(client, services, clock)
+    assert await w.run("elder-checkin", 24) == 1  # 25 Nov, 09:00
+    prompt = ZH.t("elder.checkin_prompt", name="孙大爷")
+    assert await w.new(ELDER) == [prompt]
+    assert await w.run("elder-checkin", 24.2) == 0  # the same morning: once
+    w.at(25)
+    await say(client, ELDER, "平安")
+    assert await w.run("elder-checkin", 48) == 0  # he answered: not asked again
+    assert await w.run("elder-checkin", 72) == 1  # quiet since the last: asked again
+    assert (await w.new(ELDER))[-1] == prompt
+
+
+async def test_quiet_hours_hold_prompts_and_villager_news_but_never_alerts(
+    client: Client, services: Services, registry: None, clock: FixedClock
+) -> None:
+    w = await watching(client, services, clock)
+    # 25 Nov 23:30 local: the prompt waits until 07:00, the alert to the family does not
+    assert await w.run("elder-checkin", 24 + 14.5) == 1
+    assert await w.run("elder-watch", 24 + 14.5) == 1
+    async with services.uow() as store:
+        rows = (await store.session.scalars(select(OutboxMessage))).all()
+    by_purpose = {r.purpose: r for r in rows}
+    morning = w.start + timedelta(hours=24 + 22)  # 26 Nov 07:00 local
+    assert by_purpose["checkin"].not_before == morning
+    alerts_now = [r for r in rows if r.purpose == "alert"]
+    assert alerts_now
+    assert all(r.not_before == r.created_at for r in alerts_now)
