@@ -1,5 +1,7 @@
 """Photos a villager sends the Official Account: fetched from a local WeChat by their MediaId
-(media/get) while the callback is answered, checked and kept with the 随手拍 report.
+(media/get) while the callback is answered, checked and kept with the 随手拍 report; and the
+report's whole life from there, the cadres acting in the simulator's cadre group and the
+villager hearing back by customer-service message.
 
 Callbacks are built as WeChat builds them (tests/wechat_support.py); the account has an app
 secret and its API base at the fake, so the access token and the file come over real HTTP.
@@ -20,7 +22,8 @@ from bot.config import Settings, WeChatChannelSettings
 from bot.i18n import Translations
 from bot.media import MAX_BYTES
 from storage.importer import import_registry, read_registry
-from storage.models import Report, ReportPhoto
+from storage.models import Report, ReportPhoto, ReportStatus
+from tests import sim_support as sim
 from tests.conftest import DATA, WECHAT_APP_ID
 from tests.factories import png
 from tests.fakes.wechat import FakeWeChat
@@ -32,6 +35,7 @@ from tests.wechat_support import (
     message_xml,
     open_reply,
     text_xml,
+    voice_xml,
 )
 
 ZH = Translations().for_locale("zh_CN")
@@ -39,6 +43,7 @@ Client = TestClient[Any, Any]
 SECRET = "the-app-secret"
 VILLAGER = "oWANGXIUYING"  # bound to 王秀英 (P1, grid G1 of 柳树村) in each test
 BOTH_MODES = pytest.mark.parametrize("channel", [PLAIN, AES])
+CADRES = "g-v1-cadres"
 
 
 @pytest.fixture
@@ -201,3 +206,97 @@ async def test_an_expired_access_token_is_fetched_again_and_the_photo_kept(
     assert [media.path(p.media).read_bytes() for p in photos] == [png(2, 2), png(3, 3)]
     assert fake.token_refusals == [42001]  # refused once, then fetched again and served
     assert fake.token_fetches == 2
+
+
+# --- the whole life of a report over WeChat --------------------------------------------------
+# 王秀英 writes to the Official Account; the cadres are in the simulator's village cadre group.
+
+
+async def customer_service_texts(fake: FakeWeChat) -> list[str]:
+    """What WeChat delivered to 王秀英 as customer-service messages, oldest first."""
+    return [m["text"]["content"] for m in fake.followers[VILLAGER].received]
+
+
+async def lamp_reported(oa: Client, clock: FixedClock, fake: FakeWeChat, channel: str) -> Report:
+    services = services_of(oa)
+    await sim.enroll(services)  # the cadres' simulator accounts
+    fake.wrote(VILLAGER)  # her messages open the 48-hour window for pushes to her
+    fake.media["MEDIA-LAMP"] = png()
+    assert await send_image(oa, clock, channel, "MEDIA-LAMP") == [ZH.t("report.photo_received")]
+    (answer,) = await say(oa, clock, channel, "村口路灯坏了三天了")
+    (report,), (photo,) = await stored(oa)
+    assert answer == ZH.t(
+        "report.received",
+        number=report.id,
+        category="路灯电力",
+        role=ZH.t("role.village_secretary"),
+    )
+    assert services.media.path(photo.media).read_bytes() == png()
+    # the village cadre group is told at once, the secretary @mentioned
+    (announced,) = await sim.pushed(oa, services, CADRES)
+    assert f"#{report.id}" in announced
+    assert "村口路灯坏了三天了" in announced
+    return report
+
+
+async def resolved_by_secretary(oa: Client, number: int) -> None:
+    assert await sim.say(oa, "sim-P2", f"接单 {number}", chat=CADRES, mentioned=True) == [
+        ZH.t("report.accepted", number=number, category="路灯电力")
+    ]
+    await sim.send_photo(oa, "sim-P2", png(3, 3))
+    assert await sim.say(oa, "sim-P2", f"办结 {number} 灯泡已换") == [
+        ZH.t("report.resolved", number=number)
+    ]
+
+
+@BOTH_MODES
+async def test_a_report_over_wechat_is_taken_fixed_with_proof_and_confirmed(
+    oa: Client, clock: FixedClock, fake: FakeWeChat, villager: str, channel: str
+) -> None:
+    report = await lamp_reported(oa, clock, fake, channel)
+    await resolved_by_secretary(oa, report.id)
+    await sim.drain(services_of(oa))
+    accepted, resolved = await customer_service_texts(fake)
+    assert accepted == ZH.t(
+        "report.accepted_villager", number=report.id, role=ZH.t("role.village_secretary")
+    )
+    assert resolved.startswith(f"您的上报 #{report.id} 已办结：灯泡已换。处理后的照片：")
+    assert f"满意 {report.id}" in resolved
+    (answer,) = await say(oa, clock, channel, f"满意 {report.id}")
+    assert answer == ZH.t("report.thanks", number=report.id)
+    (closed,), photos = await stored(oa)
+    assert (closed.status, closed.satisfied) == (ReportStatus.CLOSED, True)
+    assert [p.proof for p in photos] == [False, True]
+    async with services_of(oa).uow() as store:
+        kinds = [e.kind for e in await store.reports.timeline(report.id)]
+    assert kinds == ["submitted", "assigned", "accepted", "resolved", "confirmed"]
+
+
+async def test_not_satisfied_over_wechat_reopens_it_for_the_same_cadre(
+    oa: Client, clock: FixedClock, fake: FakeWeChat, villager: str
+) -> None:
+    report = await lamp_reported(oa, clock, fake, PLAIN)
+    await resolved_by_secretary(oa, report.id)
+    (answer,) = await say(oa, clock, PLAIN, f"不满意 {report.id} 晚上还是不亮")
+    assert answer == ZH.t("report.reopened", number=report.id)
+    (reopened,), _ = await stored(oa)
+    assert reopened.status is ReportStatus.REOPENED
+    told = (await sim.pushed(oa, services_of(oa), CADRES))[-1]
+    assert "晚上还是不亮" in told
+
+
+async def test_a_voice_message_with_its_recognised_text_makes_a_report(
+    oa: Client, clock: FixedClock, villager: str
+) -> None:
+    at = tick(clock)
+    xml = voice_xml(next(_ids), at, recognition="河沟里全是垃圾，臭得很", openid=VILLAGER)
+    (answer,) = await answers(await deliver(oa, PLAIN, xml, at), PLAIN)
+    (report,), _ = await stored(oa)
+    assert report.category == "环境卫生"
+    assert report.text == "河沟里全是垃圾，臭得很"
+    assert answer == ZH.t(
+        "report.received",
+        number=report.id,
+        category="环境卫生",
+        role=ZH.t("role.village_secretary"),
+    )
