@@ -29,6 +29,8 @@ from scheduler.jobs import JOBS, JobContext
 from storage.repos import UnitOfWork
 
 log = logging.getLogger(__name__)
+# APScheduler logs every job added and every run at INFO; ours says what a sweep did
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 MISFIRE_GRACE_SECONDS = 3600  # a sweep missed by a restart or a change of leader still runs
 
@@ -77,6 +79,7 @@ class Scheduler:
                 trigger,
                 args=[name],
                 id=name,
+                name=f"sweep {name}",
                 coalesce=True,
                 misfire_grace_time=MISFIRE_GRACE_SECONDS,
             )
@@ -112,7 +115,8 @@ class Scheduler:
                 held = False
             if held and not self.leading:
                 self._aps.resume()
-                log.info("scheduler: this instance leads; next sweeps %s", self.next_runs())
+                upcoming = ", ".join(f"{n} {t:%m-%d %H:%M}" for n, t in self.next_runs().items())
+                log.info("scheduler: this instance leads; next: %s", upcoming)
             elif self.leading and not held:
                 log.warning("scheduler: leadership lost; sweeps paused here")
                 self._aps.pause()
@@ -123,7 +127,9 @@ class Scheduler:
         """When each scheduled sweep fires next (in the configured time zone)."""
         return {j.id: j.next_run_time for j in self._aps.get_jobs() if j.next_run_time}
 
-    def _fire(self, name: str) -> None:
+    async def _fire(self, name: str) -> None:
+        # a coroutine, so APScheduler's asyncio executor calls it on the loop (a plain
+        # function would be sent to a thread pool, where there is no loop)
         if name in self._busy:  # the last run is still going: this one would find nothing new
             log.warning("sweep %s: still running, this round skipped", name)
             return

@@ -7,16 +7,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from bot.clock import SystemClock
+from bot.app import Services
+from bot.clock import FixedClock, SystemClock
 from bot.config import ConfigError, SchedulerSettings, Settings
 from bot.i18n import Translations
 from bot.store import Keys, MemoryStore, RedisStore
 from scheduler.runner import Scheduler, schedules
 from storage.db import create_engine, session_factory
 from storage.repos import unit_of_work
+from tests import sim_support as sim
 from tests.conftest import _forget_prefix, _redis_store
 
 pytestmark = pytest.mark.redis
@@ -98,3 +102,29 @@ def test_a_bad_crontab_is_refused_with_its_name() -> None:
     kv = MemoryStore(SystemClock(), Keys("vbtest"))
     with pytest.raises(ConfigError, match=r"scheduler\.jobs\.close-resolved"):
         Scheduler(NO_DB, settings, Translations(), SystemClock(), kv, lambda: None)
+
+
+async def test_a_leading_scheduler_fires_its_sweeps_through_apscheduler(
+    client: Any, services: Services, registry: None, clock: FixedClock
+) -> None:
+    """The whole path: APScheduler's asyncio executor calls the sweep on the loop, the sweep
+    runs by the app's clock and takes its step."""
+    await sim.enroll(services)
+    await sim.say(client, "sim-P1", "村口路灯坏了")
+    clock.advance(25 * 3600)  # past the 24-hour accept deadline
+    scheduler = services.scheduler
+    scheduler.start()
+    try:
+        await until(lambda: scheduler.leading)
+        # fire chase-reports now rather than at the next minute's turn
+        scheduler._aps.modify_job("chase-reports", next_run_time=datetime.now(UTC))
+        for _ in range(100):
+            async with services.uow() as store:
+                kinds = [e.kind for e in await store.reports.timeline(1)]
+            if "overdue_accept" in kinds:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"the sweep did not run: {kinds}")
+    finally:
+        await scheduler.stop()
