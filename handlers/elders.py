@@ -13,12 +13,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.context import Context
-from bot.message import InboundMessage, Push, Reply
+from bot.message import InboundMessage, Reply
 from bot.router import Command, Router
-from handlers.reports.lifecycle import Tell, span
+from handlers.tell import Tell, span
 from storage.models import (
     CADRE_ROLES,
     AlertKind,
@@ -292,40 +293,13 @@ async def _township_groups(care: Care, elder: Person, key: str, **values: object
 
 
 async def _groups(
-    care: Care, unit_id: int, key: str, mention: Sequence[int], **values: object
+    care: Care, unit_id: int, key: str, mention: Sequence[int], **values: Any
 ) -> None:
-    store = care.tell.store
-    text = care.tell.text(None, key, **values)
-    groups = await store.reports.cadre_groups(unit_id)
-    if not groups:
-        log.warning("elder care: unit %d has no cadre group for %s", unit_id, key)
-    for group in groups:
-        mentions = []
-        for person_id in mention:
-            identity = await store.identities.of_person(person_id, group.channel)
-            if identity is not None:
-                mentions.append(identity.external_id)
-        reply = Reply.of_text(text, mentions=tuple(mentions))
-        push = Push(channel=group.channel, chat_id=group.external_id, is_group=True, reply=reply)
-        care.tell.push(push, "alert")
+    await care.tell.groups(unit_id, key, purpose="alert", mention=mention, **values)
 
 
 async def _family(care: Care, elder: Person, key: str, **values: object) -> None:
     contacts = await care.tell.store.elders.contacts(elder.id)
     for person, relation in contacts:
         if relation is ContactRelation.FAMILY:
-            await to_person(care.tell, person, key, "alert", **values)
-
-
-async def to_person(tell: Tell, person: Person, key: str, purpose: str, **values: object) -> bool:
-    """1:1 to the person's first chat account; False (and a log line) if they have none."""
-    identity = await tell.store.identities.first_of(person.id)
-    if identity is None:
-        log.warning("person %d has no chat account for %s", person.id, key)
-        return False
-    reply = Reply.of_text(tell.text(person.locale, key, **values))
-    push = Push(
-        channel=identity.channel, chat_id=identity.external_id, is_group=False, reply=reply
-    )
-    tell.push(push, purpose)
-    return True
+            await care.tell.person(person, key, "alert", **values)

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.i18n import Translations
 from bot.message import Push, Reply
 from bot.outbox import enqueue
-from handlers.elders import Care, climb, raise_quiet, to_person
+from handlers.elders import Care, climb, raise_quiet
 from handlers.reports.lifecycle import Tell, chase_overdue, close_unanswered
 from storage.models import ChatPurpose, Person
 from storage.repos import Store, UnitOfWork
@@ -168,8 +168,8 @@ async def elder_checkin(jc: JobContext) -> int:
             elder = await store.people.get(watch.person_id)
             if elder is None:
                 continue
-            if watch.checkin_in_group or not await to_person(
-                tell, elder, "elder.checkin_prompt", "checkin", name=elder.name
+            if watch.checkin_in_group or not await tell.person(
+                elder, "elder.checkin_prompt", "checkin", name=elder.name
             ):
                 await _prompt_in_group(store, tell, elder)
         return len(watches)

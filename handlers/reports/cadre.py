@@ -17,12 +17,12 @@ from handlers.reports import lifecycle
 from handlers.reports.lifecycle import (
     AWAITING_WORDS,
     Tell,
-    Term,
     keep_photo,
     local_time,
     number_and_rest,
     reporter_name,
 )
+from handlers.tell import Term
 from storage.models import CADRE_ROLES, OPEN_STATUSES, Level, Report, ReportStatus
 
 router = Router(name="reports.cadre")

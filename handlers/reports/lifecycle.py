@@ -8,7 +8,6 @@ Whatever is said goes through the outbox in the step's own transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +16,8 @@ from zoneinfo import ZoneInfo
 from bot.context import Context
 from bot.media import MediaError
 from bot.message import InboundMessage, Push, Reply
+from handlers import tell
+from handlers.tell import Term, span
 from storage.models import OrgUnit, Report, ReportStatus
 from storage.repos import Store
 
@@ -26,31 +27,8 @@ AWAITING_WORDS = "reports.await_words"  # photos came; the words of a report (or
 
 
 @dataclass(frozen=True, slots=True)
-class Term:
-    """A catalog key put into each recipient's own language (a role, a status)."""
-
-    key: str
-
-
-Words = Callable[..., str]  # (locale, key, **values) -> text
-PushFn = Callable[[Push, str], None]  # (push, purpose)
-
-
-@dataclass(frozen=True, slots=True)
-class Tell:
-    store: Store
-    words: Words
-    push: PushFn
-
-    @classmethod
-    def of(cls, ctx: Context) -> Tell:
-        return cls(ctx.store, ctx.t_for, ctx.push)
-
-    def text(self, locale: str | None, key: str, **values: Any) -> str:
-        shown = {
-            k: self.words(locale, v.key) if isinstance(v, Term) else v for k, v in values.items()
-        }
-        return str(self.words(locale, key, **shown))
+class Tell(tell.Tell):
+    """Telling, with what a report's steps say: to its reporter and to the tier holding it."""
 
     async def reporter(
         self, report: Report, key: str, *, followers: str | None = None, **values: Any
@@ -89,17 +67,15 @@ class Tell:
         """The cadre groups of the unit holding the report (or of `unit_id`), in the
         deployment's language, @mentioning the person `mention` where they are bound on
         that group's platform."""
-        text = self.text(None, key, number=report.id, category=report.category, **values)
-        for group in await self.store.reports.cadre_groups(unit_id or report.unit_id):
-            mentions: tuple[str, ...] = ()
-            if mention is not None:
-                identity = await self.store.identities.of_person(mention, group.channel)
-                mentions = (identity.external_id,) if identity is not None else ()
-            reply = Reply.of_text(text, mentions=mentions)
-            self.push(
-                Push(channel=group.channel, chat_id=group.external_id, is_group=True, reply=reply),
-                "report",
-            )
+        await self.groups(
+            unit_id or report.unit_id,
+            key,
+            purpose="report",
+            mention=(mention,) if mention is not None else (),
+            number=report.id,
+            category=report.category,
+            **values,
+        )
 
     async def reporter_shown(self, report: Report) -> str:
         """The reporter's name as a cadre group sees it: an anonymous one is not named."""
@@ -191,17 +167,6 @@ async def chase_overdue(
     if steps:
         log.info("overdue 随手拍 reports: %d ladder steps taken", steps)
     return steps
-
-
-def span(tell: Tell, delta: timedelta) -> str:
-    """A stretch of time as people say it: "5小时", "2天", "2天3小时" (at least an hour)."""
-    hours = max(1, int(delta.total_seconds() // 3600))
-    days, hours = divmod(hours, 24)
-    if not days:
-        return tell.text(None, "time.hours", hours=hours)
-    if not hours:
-        return tell.text(None, "time.days", days=days)
-    return tell.text(None, "time.days_hours", days=days, hours=hours)
 
 
 def number_and_rest(args: str) -> tuple[int | None, str]:

@@ -1,0 +1,102 @@
+"""Telling people things from inside a transaction: words in each recipient's own language,
+to a unit's group chats (some members @mentioned) or to one person 1:1, queued in the
+outbox so they go out only if the step that caused them commits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Self
+
+from bot.context import Context
+from bot.message import Push, Reply
+from storage.models import ChatPurpose, Person
+from storage.repos import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A catalog key put into each recipient's own language (a role, a status)."""
+
+    key: str
+
+
+Words = Callable[..., str]  # (locale, key, **values) -> text
+PushFn = Callable[[Push, str], None]  # (push, purpose)
+
+
+@dataclass(frozen=True, slots=True)
+class Tell:
+    store: Store
+    words: Words
+    push: PushFn
+
+    @classmethod
+    def of(cls, ctx: Context) -> Self:
+        return cls(ctx.store, ctx.t_for, ctx.push)
+
+    def text(self, locale: str | None, key: str, **values: Any) -> str:
+        shown = {
+            k: self.words(locale, v.key) if isinstance(v, Term) else v for k, v in values.items()
+        }
+        return str(self.words(locale, key, **shown))
+
+    async def groups(
+        self,
+        unit_id: int,
+        key: str,
+        *,
+        purpose: str,
+        mention: Sequence[int] = (),
+        chats: Collection[ChatPurpose] = (ChatPurpose.CADRES,),
+        **values: Any,
+    ) -> int:
+        """The unit's group chats of those kinds (its cadre groups unless told), in the
+        deployment's language, @mentioning the people `mention` where they are bound on the
+        group's platform. Returns how many groups were told."""
+        text = self.text(None, key, **values)
+        told = 0
+        for kind in chats:
+            for group in await self.store.chats.of_unit(unit_id, kind):
+                mentions = []
+                for person_id in mention:
+                    identity = await self.store.identities.of_person(person_id, group.channel)
+                    if identity is not None:
+                        mentions.append(identity.external_id)
+                reply = Reply.of_text(text, mentions=tuple(mentions))
+                push = Push(
+                    channel=group.channel, chat_id=group.external_id, is_group=True, reply=reply
+                )
+                self.push(push, purpose)
+                told += 1
+        if not told:
+            log.warning("unit %d has no %s group for %s", unit_id, "/".join(chats), key)
+        return told
+
+    async def person(self, person: Person, key: str, purpose: str, **values: Any) -> bool:
+        """1:1 to the person's first chat account; False (and a log line) if they have none."""
+        identity = await self.store.identities.first_of(person.id)
+        if identity is None:
+            log.warning("person %d has no chat account for %s", person.id, key)
+            return False
+        reply = Reply.of_text(self.text(person.locale, key, **values))
+        push = Push(
+            channel=identity.channel, chat_id=identity.external_id, is_group=False, reply=reply
+        )
+        self.push(push, purpose)
+        return True
+
+
+def span(tell: Tell, delta: timedelta) -> str:
+    """A stretch of time as people say it: "5小时", "2天", "2天3小时" (at least an hour)."""
+    hours = max(1, int(delta.total_seconds() // 3600))
+    days, hours = divmod(hours, 24)
+    if not days:
+        return tell.text(None, "time.hours", hours=hours)
+    if not hours:
+        return tell.text(None, "time.days", days=days)
+    return tell.text(None, "time.days_hours", days=days, hours=hours)
