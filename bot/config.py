@@ -101,6 +101,8 @@ class SchedulerSettings(Section):
     jobs: dict[str, str] = Field(default_factory=dict)
     # 随手拍: a deadline missed is a reminder; each grace period more, a tier up
     report_grace_hours: int = Field(24, ge=1)
+    # 通知/督办: a unit that missed the deadline is reminded; this much later, its parent unit
+    notice_grace_hours: int = Field(24, ge=1)
     # non-urgent pushes to villagers and elders wait until the end of these (local time)
     quiet_hours: str = Field("22:00-07:00", pattern=rf"^({_HHMM}-{_HHMM})?$")  # "": none
 

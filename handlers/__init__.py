@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import binding, elders, fallback, help, reports
+from handlers import binding, elders, fallback, help, notices, reports
 from handlers.reports import cadre, stats, words
 
 
@@ -18,6 +18,7 @@ def build_router() -> Router:
         cadre.router,
         stats.router,
         words.router,
+        notices.router,
         reports.router,
         fallback.router,
     ):

@@ -16,14 +16,17 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.i18n import Translations
+from bot.media import Links
 from bot.message import Push, Reply
 from bot.outbox import enqueue
 from handlers.elders import Care, climb, raise_quiet
+from handlers.notices.desk import Desk, chase, publish
 from handlers.reports.lifecycle import Tell, chase_overdue, close_unanswered
 from storage.models import ChatPurpose, Person
 from storage.repos import Store, UnitOfWork
 
 BATCH = 500
+PUBLISH_BATCH = 5  # notices per transaction: each may be a push to every group in a county
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,13 @@ class JobContext:
             enqueue(store, message, self.now, purpose, later)
 
         return Tell(store, words, push)
+
+    def desk(self, store: Store) -> Desk:
+        return Desk(
+            self.tell(store),
+            ZoneInfo(self.settings.bot.timezone),
+            Links(self.settings.server.public_url),
+        )
 
     def care(self, store: Store) -> Care:
         return Care(
@@ -97,14 +107,14 @@ def job(name: str, description: str, schedule: str) -> Callable[[JobFn], JobFn]:
 Batch = Callable[[Store, Tell], Awaitable[int]]  # one batch in one transaction -> items done
 
 
-async def in_batches(jc: JobContext, batch: Batch) -> int:
-    """Run `batch` in its own transaction until one does less than BATCH items."""
+async def in_batches(jc: JobContext, batch: Batch, size: int = BATCH) -> int:
+    """Run `batch` in its own transaction until one does less than `size` items."""
     total = 0
     while True:
         async with jc.uow() as store:
             done = await batch(store, jc.tell(store))
         total += done
-        if done < BATCH:
+        if done < size:
             return total
 
 
@@ -127,6 +137,36 @@ async def chase_reports(jc: JobContext) -> int:
     return await in_batches(
         jc, lambda store, tell: chase_overdue(store, tell, jc.now, grace, BATCH)
     )
+
+
+@job("publish-notices", "send the notices and tasks set to go out at a later time", "* * * * *")
+async def publish_notices(jc: JobContext) -> int:
+    """通知/督办 published for later: at their time, to every group they are for. A few per
+    transaction, since one county notice is a push to every group in the county."""
+
+    async def due(store: Store, tell: Tell) -> int:
+        notices = await store.notices.to_publish(jc.now, PUBLISH_BATCH)
+        for notice in notices:
+            await publish(jc.desk(store), notice, jc.now)
+        return len(notices)
+
+    return await in_batches(jc, due, PUBLISH_BATCH)
+
+
+@job("chase-notices", "remind units that missed a notice's or task's deadline", "*/5 * * * *")
+async def chase_notices(jc: JobContext) -> int:
+    """通知/督办: a unit that has not acknowledged (or completed) by the deadline is
+    reminded in its groups; scheduler.notice_grace_hours later, its parent unit's groups are
+    told. Each once: the row records its step."""
+    grace = timedelta(hours=jc.settings.scheduler.notice_grace_hours)
+
+    async def late(store: Store, tell: Tell) -> int:
+        targets = await store.notices.chase_due(jc.now, BATCH)
+        for target in targets:
+            await chase(jc.desk(store), target, jc.now, grace)
+        return len(targets)
+
+    return await in_batches(jc, late)
 
 
 @job("elder-watch", "alert on elders gone quiet; take unvisited alerts a step up", "*/5 * * * *")

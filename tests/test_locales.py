@@ -28,7 +28,8 @@ def placeholders(text: str) -> set[str]:
 
 
 FIRST_ARG = ("t", "reply", "MediaError", "Term")
-SECOND_ARG = ("t_for", "reporter", "tier", "text")  # (locale or report, key, ...)
+# (locale, report, unit or person; key, ...)
+SECOND_ARG = ("t_for", "reporter", "tier", "text", "groups", "person")
 
 
 def keys_used_in_code() -> set[str]:

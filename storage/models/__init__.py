@@ -3,6 +3,7 @@
 from storage.models.base import Base
 from storage.models.elders import AlertKind, ElderAlert, ElderCare
 from storage.models.inbound import InboundLog, InboundResult
+from storage.models.notices import Notice, NoticeKind, NoticeTarget, SweepMark
 from storage.models.org import PARENT_LEVEL, ChatPurpose, GroupChat, Level, OrgUnit
 from storage.models.outbox import OutboxMessage, OutboxStatus
 from storage.models.people import (
@@ -45,6 +46,9 @@ __all__ = [
     "InboundLog",
     "InboundResult",
     "Level",
+    "Notice",
+    "NoticeKind",
+    "NoticeTarget",
     "OrgUnit",
     "OutboxMessage",
     "OutboxStatus",
@@ -56,4 +60,5 @@ __all__ = [
     "ReportStatus",
     "Role",
     "RoleAssignment",
+    "SweepMark",
 ]

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repos.elders import ElderRepo
 from storage.repos.inbound import InboundRepo
+from storage.repos.notices import NoticeRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.registry import ChatRepo, IdentityRepo, OrgRepo, PeopleRepo
 from storage.repos.reports import ReportRepo
@@ -28,6 +29,7 @@ class Store:
         self.outbox = OutboxRepo(session)
         self.reports = ReportRepo(session)
         self.elders = ElderRepo(session)
+        self.notices = NoticeRepo(session)
 
     @property
     def touched(self) -> bool:
