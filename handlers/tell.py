@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any, Self
 
 from bot.context import Context
-from bot.message import Push, Reply
+from bot.message import Push, Reply, ReplyKind
 from storage.models import ChatPurpose, Person
 from storage.repos import Store
 
@@ -53,21 +53,23 @@ class Tell:
         purpose: str,
         mention: Sequence[int] = (),
         chats: Collection[ChatPurpose] = (ChatPurpose.CADRES,),
+        markdown: bool = False,
         **values: Any,
     ) -> int:
         """The unit's group chats of those kinds (its cadre groups unless told), in the
         deployment's language, @mentioning the people `mention` where they are bound on the
-        group's platform. Returns how many groups were told."""
+        group's platform; as markdown (a table) if asked. Returns how many groups were told."""
         text = self.text(None, key, **values)
         told = 0
-        for kind in chats:
-            for group in await self.store.chats.of_unit(unit_id, kind):
+        for chat_kind in chats:
+            for group in await self.store.chats.of_unit(unit_id, chat_kind):
                 mentions = []
                 for person_id in mention:
                     identity = await self.store.identities.of_person(person_id, group.channel)
                     if identity is not None:
                         mentions.append(identity.external_id)
-                reply = Reply.of_text(text, mentions=tuple(mentions))
+                kind = ReplyKind.MARKDOWN if markdown else ReplyKind.TEXT
+                reply = Reply(kind=kind, text=text, mentions=tuple(mentions))
                 push = Push(
                     channel=group.channel, chat_id=group.external_id, is_group=True, reply=reply
                 )

@@ -19,13 +19,15 @@ from bot.i18n import Translations
 from bot.media import Links
 from bot.message import Push, Reply
 from bot.outbox import enqueue
+from handlers.digests import daily, weekly
 from handlers.elders import Care, climb, raise_quiet
 from handlers.notices.desk import Desk, chase, publish
 from handlers.reports.lifecycle import Tell, chase_overdue, close_unanswered
-from storage.models import ChatPurpose, Person
+from storage.models import ChatPurpose, Level, Person
 from storage.repos import Store, UnitOfWork
 
 BATCH = 500
+DIGEST_BATCH = 200  # villages per transaction of the daily digest
 PUBLISH_BATCH = 5  # notices per transaction: each may be a push to every group in a county
 
 
@@ -167,6 +169,47 @@ async def chase_notices(jc: JobContext) -> int:
         return len(targets)
 
     return await in_batches(jc, late)
+
+
+@job("digest-daily", "each village's day, to its cadre group", "0 18 * * *")
+async def digest_daily(jc: JobContext) -> int:
+    """Each village with anything to say hears its day so far: reports made, fixed and
+    late, elder alerts open, notices owed. Once a day per village."""
+    zone = ZoneInfo(jc.settings.bot.timezone)
+    local = jc.now.astimezone(zone)
+    start = datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(UTC)
+    sent, after = 0, 0
+    while True:
+        async with jc.uow() as store:
+            villages = await store.sweeps.units_with_groups([Level.VILLAGE], after, DIGEST_BATCH)
+            sent += await daily(jc.tell(store), villages, start, jc.now, local.date().isoformat())
+        if len(villages) < DIGEST_BATCH:
+            return sent
+        after = villages[-1].id
+
+
+@job("digest-weekly", "the week's ranking, to township and county groups", "30 8 * * 1")
+async def digest_weekly(jc: JobContext) -> int:
+    """Each township's villages (each county's townships) ranked for the last seven days, in
+    a table: reports, closure and on-time rates, hours to accept and fix, satisfaction,
+    notices answered, elder alerts raised and closed. Once a week per group."""
+    zone = ZoneInfo(jc.settings.bot.timezone)
+    local = jc.now.astimezone(zone)
+    start = jc.now - timedelta(days=7)
+    year, week, _ = local.isocalendar()
+    period = f"{start.astimezone(zone):%m-%d}—{local:%m-%d}"
+    levels = [Level.TOWNSHIP, Level.COUNTY]
+    sent, after = 0, 0
+    while True:
+        async with jc.uow() as store:  # one unit per transaction: a county's is a big table
+            units = await store.sweeps.units_with_groups(levels, after, 1)
+            for unit in units:
+                sent += await weekly(
+                    jc.tell(store), unit, start, jc.now, f"{year}-W{week:02d}", period
+                )
+        if not units:
+            return sent
+        after = units[-1].id
 
 
 @job("elder-watch", "alert on elders gone quiet; take unvisited alerts a step up", "*/5 * * * *")

@@ -13,6 +13,7 @@ from storage.repos.notices import NoticeRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.registry import ChatRepo, IdentityRepo, OrgRepo, PeopleRepo
 from storage.repos.reports import ReportRepo
+from storage.repos.sweeps import SweepRepo
 
 
 class Store:
@@ -30,6 +31,7 @@ class Store:
         self.reports = ReportRepo(session)
         self.elders = ElderRepo(session)
         self.notices = NoticeRepo(session)
+        self.sweeps = SweepRepo(session)
 
     @property
     def touched(self) -> bool:

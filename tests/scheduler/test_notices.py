@@ -3,94 +3,40 @@ times: a notice some units acknowledge, the rest reminded and then their parent 
 county task a township splits among its villages, completed with a photo and with words; a
 notice set for later, published once however often the sweep runs.
 
-The district (tests/data/district.yaml): 测试县 (钱县长) over 河口镇 (周镇长: 柳树村 李书记,
-杨庄村 陈书记) and 石桥镇 (吴镇长: 石桥村 郑书记); a cadre group at every unit, and 柳树村's
-residents' group."""
+The district is tests/scheduler/district.py's."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.app import Services
-from bot.clock import FixedClock
 from bot.i18n import Translations
 from handlers.notices.when import parse_when
-from storage.importer import import_registry, read_registry
 from storage.models import Notice, OutboxMessage
-from tests.conftest import DATA
-from tests.factories import png
-from tests.sim_support import enroll, pushed, say, send_photo
+from tests.scheduler.district import (
+    CHEN,
+    COUNTY,
+    LI,
+    QIAN,
+    T1,
+    T2,
+    V1,
+    V1_RESIDENTS,
+    V2,
+    V3,
+    WANG,
+    WU,
+    ZHENG,
+    ZHOU,
+    District,
+)
 
 ZH = Translations().for_locale("zh_CN")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-Client = TestClient[Any, Any]
-COUNTY, T1, T2 = "g-c1-cadres", "g-t1-cadres", "g-t2-cadres"
-V1, V1_RESIDENTS, V2, V3 = "g-v1-cadres", "g-v1-residents", "g-v2-cadres", "g-v3-cadres"
-QIAN, ZHOU, WU, LI, CHEN, ZHENG, WANG = (f"sim-P{i}" for i in range(1, 8))
-GROUPS = (COUNTY, T1, T2, V1, V1_RESIDENTS, V2, V3)
-
-
-class District:
-    """The clock in hours after the registry import (24 Nov, 09:00 local), and what each
-    group has been sent since the last look."""
-
-    def __init__(self, client: Client, services: Services, clock: FixedClock) -> None:
-        self.client, self.services, self.clock = client, services, clock
-        self.start = clock.now()
-        self.seen: dict[str, int] = {}
-        self.replies: dict[str, list[str]] = {}  # answers in the chat: not news
-
-    def at(self, hours: float) -> None:
-        self.clock.set(self.start + timedelta(hours=hours))
-
-    async def run(self, job: str, hours: float) -> int:
-        self.at(hours)
-        return await self.services.scheduler.run(job)
-
-    async def said(self, who: str, text: str, chat: str) -> list[str]:
-        replies = await say(self.client, who, text, chat, mentioned=True)
-        self.replies.setdefault(chat, []).extend(replies)
-        return replies
-
-    async def photo(self, who: str, chat: str) -> list[str]:
-        replies = await send_photo(self.client, who, png(), chat, mentioned=True)
-        self.replies.setdefault(chat, []).extend(replies)
-        return replies
-
-    async def new(self, chat: str) -> list[str]:
-        """What the bot pushed to the chat since the last look (its answers there left out)."""
-        texts = await pushed(self.client, self.services, chat)
-        fresh, self.seen[chat] = texts[self.seen.get(chat, 0) :], len(texts)
-        answers = self.replies.pop(chat, [])
-        for answer in answers:
-            if answer in fresh:
-                fresh.remove(answer)
-        return fresh
-
-    async def news(self) -> dict[str, list[str]]:
-        """What every group was sent since the last look (only those sent anything)."""
-        found = {chat: await self.new(chat) for chat in GROUPS}
-        return {chat: texts for chat, texts in found.items() if texts}
-
-    async def guided(self, who: str, chat: str, *answers: str) -> list[str]:
-        """Walk the guided flow; the last answer's replies."""
-        replies: list[str] = []
-        for answer in answers:
-            replies = await self.said(who, answer, chat)
-        return replies
-
-
-@pytest.fixture
-async def district(client: Client, services: Services, clock: FixedClock) -> District:
-    await import_registry(services.uow, read_registry(DATA / "district.yaml"), clock.now())
-    await enroll(services)
-    return District(client, services, clock)
 
 
 async def notices(services: Services) -> list[Notice]:

@@ -1,0 +1,124 @@
+"""The digests the scheduler sends: each evening, a village's day (reports made, fixed and
+late, elder alerts open, notices owed) to its cadre group; each Monday, a township's villages
+or a county's townships ranked in a table for the week.
+
+Each goes once per group and period: a mark in the transaction that queues it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from handlers.reports.stats import ReportStats, summarize
+from handlers.tell import Tell
+from storage.models import Level, OrgUnit
+from storage.repos.sweeps import WeekCounts
+
+DAILY, WEEKLY = "digest-daily", "digest-weekly"
+
+
+async def daily(
+    tell: Tell, villages: Sequence[OrgUnit], start: datetime, now: datetime, day: str
+) -> int:
+    """The day so far (from `start`, local midnight) of each village with anything to say,
+    to its cadre groups; returns how many villages were sent one."""
+    store = tell.store
+    counts = await store.sweeps.day([v.id for v in villages], start, now)
+    sent = 0
+    for village in villages:
+        c = counts.get(village.id)
+        if not c or not await store.sweeps.mark(DAILY, f"{day}:{village.id}", now):
+            continue
+        await tell.groups(
+            village.id,
+            "digest.daily",
+            purpose="digest",
+            village=village.name,
+            date=day[5:],
+            new=c.new,
+            resolved=c.resolved,
+            overdue=c.overdue,
+            alerts=c.alerts,
+            notices=c.notices,
+        )
+        sent += 1
+    return sent
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    unit: OrgUnit
+    reports: ReportStats
+    week: WeekCounts
+
+    def rank(self) -> tuple[float, float, int]:
+        """Best first: the most fixed, then the most on time, then the busiest."""
+        r = self.reports
+        return (-(r.closure_rate or 0), -(r.on_time_rate or 0), -r.total)
+
+
+async def weekly(
+    tell: Tell, unit: OrgUnit, start: datetime, now: datetime, week: str, period: str
+) -> bool:
+    """A township's villages (a county's townships) ranked for the week, as a markdown table
+    to its cadre groups; False if this week's was already sent."""
+    store = tell.store
+    if not await store.sweeps.mark(WEEKLY, f"{week}:{unit.id}", now):
+        return False
+    below = await store.org.below(unit.id)
+    children = [u for u in below if u.parent_id == unit.id]
+    # each village under the child it belongs to (a township's villages are its children)
+    owner = {u.id: u.parent_id if unit.level is Level.COUNTY else u.id for u in below}
+    villages = [u.id for u in below if u.level is Level.VILLAGE]
+    reports = await store.reports.of_villages(villages, start)
+    counts = await store.sweeps.week(villages, [u.id for u in below], start, now)
+    rows = []
+    for child in children:
+        mine = [u.id for u in below if owner.get(u.id) == child.id or u.id == child.id]
+        week_counts = WeekCounts()
+        for unit_id in mine:
+            c = counts.get(unit_id)
+            if c is not None:
+                week_counts.notices += c.notices
+                week_counts.answered += c.answered
+                week_counts.alerts_raised += c.alerts_raised
+                week_counts.alerts_closed += c.alerts_closed
+        stats = summarize((r for r in reports if owner.get(r.village_id) == child.id), now)
+        rows.append(Row(child, stats, week_counts))
+    rows.sort(key=Row.rank)
+    table = []
+    for place, row in enumerate(rows, 1):
+        r, w = row.reports, row.week
+        cells = [
+            str(place),
+            row.unit.name,
+            str(r.total),
+            _percent(r.closure_rate),
+            _percent(r.on_time_rate),
+            _hours(r.hours_to_accept),
+            _hours(r.hours_to_resolve),
+            _percent(r.satisfaction),
+            _percent(w.answered / w.notices if w.notices else None),
+            f"{w.alerts_raised}/{w.alerts_closed}",
+        ]
+        table.append("| " + " | ".join(cells) + " |")
+    await tell.groups(
+        unit.id,
+        "digest.weekly",
+        purpose="digest",
+        markdown=True,
+        unit=unit.name,
+        period=period,
+        rows="\n".join(table),
+    )
+    return True
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def _hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
