@@ -30,6 +30,7 @@ fmt: install
 bench: install
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/sweeps.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache villagebot-demo.db*

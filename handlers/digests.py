@@ -25,7 +25,9 @@ async def daily(
     """The day so far (from `start`, local midnight) of each village with anything to say,
     to its cadre groups; returns how many villages were sent one."""
     store = tell.store
-    counts = await store.sweeps.day([v.id for v in villages], start, now)
+    done = await store.sweeps.marked(DAILY, [f"{day}:{v.id}" for v in villages])
+    villages = [v for v in villages if f"{day}:{v.id}" not in done]  # counted once a day
+    counts = await store.sweeps.day([v.id for v in villages], start, now) if villages else {}
     sent = 0
     for village in villages:
         c = counts.get(village.id)

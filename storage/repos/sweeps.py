@@ -65,6 +65,11 @@ class SweepRepo:
         result = await self._s.execute(stmt)
         return bool(getattr(result, "rowcount", 0))
 
+    async def marked(self, job: str, keys: Collection[str]) -> set[str]:
+        """Which of these keys `job` has already done."""
+        stmt = select(SweepMark.key).where(SweepMark.job == job, SweepMark.key.in_(list(keys)))
+        return set((await self._s.scalars(stmt)).all())
+
     async def units_with_groups(
         self, levels: Collection[Level], after_id: int, limit: int
     ) -> Sequence[OrgUnit]:
