@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     job.add_argument("name", nargs="?", metavar="NAME")
     job.add_argument("--at", metavar="ISO-8601", help="pretend the clock reads this time")
     job.add_argument("--list", action="store_true", help="list the sweeps")
+    job.add_argument(
+        "--demo", action="store_true", help="on the demo's database (of `villagebot demo`)"
+    )
     return parser
 
 
@@ -84,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.verb == "outbox":
             asyncio.run(_outbox(settings, args.action, args.ids, OutboxStatus(args.status)))
         elif args.verb == "run-job":
+            if args.demo:
+                settings = _demo_settings(settings)
             asyncio.run(_run_job(settings, args.name, args.at, args.list))
     except (ConfigError, Refusal, RegistryFileError) as exc:
         print(f"villagebot {args.verb}: {exc}", file=sys.stderr)  # noqa: T201
@@ -158,7 +163,7 @@ async def _outbox(settings: Settings, action: str, ids: list[int], status: Outbo
 
 
 async def _run_job(settings: Settings, name: str | None, at: str | None, list_jobs: bool) -> None:
-    when = SystemClock().now()
+    when = real = SystemClock().now()
     if at is not None:
         try:
             when = datetime.fromisoformat(at)
@@ -180,6 +185,7 @@ async def _run_job(settings: Settings, name: str | None, at: str | None, list_jo
             settings,
             Translations(settings.bot.locale),
             when.astimezone(UTC),
+            send_from=real,  # what it queues goes out now, whatever time it was run as
         )
         done = await JOBS[name].run(context)
     finally:
@@ -199,10 +205,16 @@ def _serve(settings: Settings, banner: str = "") -> None:
     )
 
 
+def _demo_settings(settings: Settings) -> Settings:
+    """The demo's database unless another one is configured."""
+    if settings.database != DatabaseSettings():
+        return settings
+    return settings.model_copy(update={"database": DatabaseSettings(url=DEMO_DATABASE)})
+
+
 def _demo(settings: Settings, port: int | None) -> None:
+    settings = _demo_settings(settings)
     updates: dict[str, object] = {}
-    if settings.database == DatabaseSettings():
-        updates["database"] = DatabaseSettings(url=DEMO_DATABASE)
     if not any(isinstance(c, SimChannelSettings) for c in settings.channels):
         updates["channels"] = [*settings.channels, SimChannelSettings(type="sim")]
     if port is not None:

@@ -37,6 +37,9 @@ class JobContext:
     settings: Settings
     translations: Translations
     now: datetime
+    # the real time pushes may leave from when a sweep is run as if at another time
+    # (`run-job --at`); None: `now`
+    send_from: datetime | None = None
 
     def tell(self, store: Store) -> Tell:
         """Words in each recipient's language, pushed through the outbox in `store`'s
@@ -49,7 +52,7 @@ class JobContext:
             # villagers and elders are not woken for what can wait; alerts never wait
             deferrable = purpose == "checkin" or (not message.is_group and purpose != "alert")
             later = quiet_until(self.now, self.settings) if deferrable else None
-            enqueue(store, message, self.now, purpose, later)
+            enqueue(store, message, self.now, purpose, later or self.send_from)
 
         return Tell(store, words, push)
 

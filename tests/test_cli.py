@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from storage.db import create_engine, session_factory
 from storage.migrate import current_revision, head_revision
-from storage.models import OutboxStatus, Person
+from storage.models import OutboxMessage, OutboxStatus, Person
 from storage.repos import unit_of_work
 from tests.conftest import REDIS_URL, fresh_pg_database
 
@@ -140,6 +140,30 @@ def test_run_job_lists_and_refuses_unknown_names(capsys: pytest.CaptureFixture[s
     assert "run-job --list" in capsys.readouterr().err
     assert main(["run-job", "digest", "--at", "yesterday"]) == 2
     assert "ISO-8601" in capsys.readouterr().err
+
+
+async def test_run_job_as_if_later_queues_pushes_to_go_out_now(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An operator (or the demo) runs a sweep as if it were another day: what it queues is
+    sent at once by the running instance, not held until that day comes."""
+    cfg = config(tmp_path)
+    db = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    assert await asyncio.to_thread(main, ["init-db", "--config", str(cfg)]) == 0
+    assert await asyncio.to_thread(main, ["import", str(REGISTRY), "--config", str(cfg)]) == 0
+    later = "2031-01-06T10:00+08:00"  # the registry's elder has long been quiet by then
+    args = ["run-job", "elder-watch", "--at", later, "--config", str(cfg)]
+    assert await asyncio.to_thread(main, args) == 0
+    assert "elder-watch at 2031-01-06T10:00:00+08:00: 1 done" in capsys.readouterr().out
+    engine = create_engine(db)
+    try:
+        async with unit_of_work(session_factory(engine))() as store:
+            rows = (await store.session.scalars(select(OutboxMessage))).all()
+    finally:
+        await engine.dispose()
+    assert {r.target for r in rows} == {"g-v1-cadres"}  # the caretaker, in the village group
+    assert all(r.created_at == datetime(2031, 1, 6, 2, 0, tzinfo=UTC) for r in rows)
+    assert all(r.not_before <= datetime.now(UTC) for r in rows)
 
 
 def serve(cfg: Path) -> subprocess.Popen[str]:
