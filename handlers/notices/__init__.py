@@ -35,12 +35,12 @@ _RANK = {Level.COUNTY: 0, Level.TOWNSHIP: 1, Level.VILLAGE: 2, Level.GRID: 3}
 
 
 def _units(ctx: Context) -> list[int]:
-    """The units the sender answers for: their cadre posts, the group's unit if they serve
-    there, and a grid worker's village."""
+    """The units the sender holds a cadre post at."""
     return list(dict.fromkeys(a.org_unit_id for a in ctx.assignments if a.role in CADRE_ROLES))
 
 
 async def _answering_units(ctx: Context) -> list[int]:
+    """The units the sender answers for: their posts, and a grid worker's village."""
     units = _units(ctx)
     for unit_id in list(units):
         unit = await ctx.store.org.get(unit_id)

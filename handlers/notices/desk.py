@@ -83,12 +83,10 @@ async def publish(desk: Desk, notice: Notice, now: datetime) -> int:
         return await desk.tell.groups(
             publisher.id, "notice.push", purpose="notice", chats=RESIDENTS, **values
         )
-    key = {
-        (NoticeKind.TASK, True): "notice.push_task",
-        (NoticeKind.TASK, False): "notice.push_task",
-        (NoticeKind.NOTICE, True): "notice.push_ack",
-        (NoticeKind.NOTICE, False): "notice.push",
-    }[notice.kind, notice.ack_required]
+    if notice.kind is NoticeKind.TASK:
+        key = "notice.push_task"
+    else:
+        key = "notice.push_ack" if notice.ack_required else "notice.push"
     told = 0
     for unit in await receivers(desk, publisher, notice.kind):
         if tracked(notice):
@@ -125,13 +123,16 @@ async def answered(
     photo: str,
 ) -> None:
     """A unit acknowledged the notice or completed the task: recorded, and those who sent it
-    told; a township whose every village has completed its share completes too."""
+    told; a township whose every village has completed its share completes too. Answers to
+    one notice are taken one at a time (the notice row locked), so of two last answers at
+    once the second sees the first and says "all done"."""
     store = desk.tell.store
+    await store.notices.get(notice.id, lock=True)
     target.done_at, target.done_by, target.chase_at = now, by, None
     target.evidence, target.photo = evidence[:500], photo
     unit = await store.org.get(target.unit_id)
     assert unit is not None
-    sender = target.via_id and await store.notices.target_by_id(target.via_id, lock=True)
+    sender = await store.notices.target_by_id(target.via_id) if target.via_id else None
     told_unit = sender.unit_id if sender else notice.unit_id
     values = desk.values(notice, unit.name)
     if notice.kind is NoticeKind.TASK:

@@ -7,6 +7,7 @@ The district is tests/scheduler/district.py's."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -276,3 +277,16 @@ def test_times_as_cadres_write_them(text: str, local: datetime) -> None:
 def test_what_is_not_a_time(text: str) -> None:
     now = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
     assert parse_when(text, now, SHANGHAI, time(18)) is None
+
+
+async def test_the_last_two_answers_at_once_tell_the_publisher_once(
+    district: District, services: Services
+) -> None:
+    d = district
+    await d.guided(ZHOU, T1, "发布通知", "防汛", "做好防汛准备。", "跳过", "是", "2天", "现在")
+    await d.said(ZHOU, "确认", T1)
+    await d.news()
+    both = await asyncio.gather(d.said(LI, "已学习", V1), d.said(CHEN, "已学习", V2))
+    assert [len(replies) for replies in both] == [1, 1]
+    (notice,) = await notices(services)
+    assert await d.new(T1) == [ZH.t("notice.all_acked", number=notice.id, title="防汛", count=2)]
