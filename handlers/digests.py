@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from handlers.reports.stats import ReportStats, summarize
+from handlers.reports.stats import ReportStats, hours, percent, summarize
 from handlers.tell import Tell
 from storage.models import Level, OrgUnit
 from storage.repos.sweeps import WeekCounts
@@ -97,12 +97,12 @@ async def weekly(
             str(place),
             row.unit.name,
             str(r.total),
-            _percent(r.closure_rate),
-            _percent(r.on_time_rate),
-            _hours(r.hours_to_accept),
-            _hours(r.hours_to_resolve),
-            _percent(r.satisfaction),
-            _percent(w.answered / w.notices if w.notices else None),
+            percent(r.closure_rate),
+            percent(r.on_time_rate),
+            hours(r.hours_to_accept),
+            hours(r.hours_to_resolve),
+            percent(r.satisfaction),
+            percent(w.answered / w.notices if w.notices else None),
             f"{w.alerts_raised}/{w.alerts_closed}",
         ]
         table.append("| " + " | ".join(cells) + " |")
@@ -116,11 +116,3 @@ async def weekly(
         rows="\n".join(table),
     )
     return True
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
-
-
-def _hours(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"

@@ -327,7 +327,8 @@ async def _owed(
         if len(owed) != 1:
             numbers = "、".join(str(n.id) for n, _ in owed)
             key = "notice.which" if owed else "notice.nothing_owed"
-            return ctx.reply(key, command=ctx.t(command), numbers=numbers)
+            first = owed[0][0].id if owed else 0
+            return ctx.reply(key, command=ctx.t(command), numbers=numbers, first=first)
         number = owed[0][0].id
     notice = await ctx.store.notices.get(number)
     if notice is None or notice.published_at is None:

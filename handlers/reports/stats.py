@@ -103,17 +103,17 @@ async def village_stats(msg: InboundMessage, ctx: Context) -> Reply:
         ),
         ctx.t(
             "report.stats_rates",
-            closure=_percent(stats.closure_rate),
-            on_time=_percent(stats.on_time_rate),
+            closure=percent(stats.closure_rate),
+            on_time=percent(stats.on_time_rate),
         ),
         ctx.t(
             "report.stats_hours",
-            accept=_hours(stats.hours_to_accept),
-            resolve=_hours(stats.hours_to_resolve),
+            accept=hours(stats.hours_to_accept),
+            resolve=hours(stats.hours_to_resolve),
         ),
         ctx.t(
             "report.stats_satisfaction",
-            satisfaction=_percent(stats.satisfaction),
+            satisfaction=percent(stats.satisfaction),
             count=stats.verdicts,
         ),
     ]
@@ -144,9 +144,9 @@ async def _villages(ctx: Context, units: list[OrgUnit]) -> list[int]:
     return sorted(found)
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def _hours(value: float | None) -> str:
+def hours(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
