@@ -15,7 +15,7 @@ from handlers.notices.desk import Desk, answered, publish, receivers, tracked
 from handlers.notices.when import parse_when
 from handlers.reports.lifecycle import keep_photo, number_and_rest
 from handlers.tell import Term
-from storage.models import CADRE_ROLES, Level, Notice, NoticeKind, NoticeTarget, OrgUnit
+from storage.models import CADRE_ROLES, Level, Notice, NoticeKind, NoticeTarget, OrgUnit, Role
 
 router = Router(name="notices")
 
@@ -30,6 +30,7 @@ CONFIRM_WORDS = ("确认", "确定", "发布", "好", "confirm", "ok")
 DUE_DEFAULT = time(18, 0)  # a deadline given as a day: the end of that working day
 PUBLISH_DEFAULT = time(9, 0)  # a publishing time given as a day: the start of it
 MAX_TITLE, MAX_BODY = 100, 2000
+VILLAGER_LATEST = 5  # notices a villager's 通知 lists
 MAX_NAMES = 30  # units named in a progress line before "等N个"
 _RANK = {Level.COUNTY: 0, Level.TOWNSHIP: 1, Level.VILLAGE: 2, Level.GRID: 3}
 
@@ -428,7 +429,10 @@ async def view(msg: InboundMessage, ctx: Context) -> Reply:
         lines += await _progress(ctx, notice)
     else:
         mine = await ctx.store.notices.target(notice.id, units)
-        if mine is None and notice.unit_id not in units:
+        to_all_below = notice.kind is NoticeKind.NOTICE and notice.unit_id in await _above(
+            ctx, units
+        )
+        if mine is None and notice.unit_id not in units and not to_all_below:
             return ctx.reply("notice.not_yours", number=notice.id)
         if mine is not None:
             lines.append(
@@ -437,6 +441,11 @@ async def view(msg: InboundMessage, ctx: Context) -> Reply:
                 else ctx.t(f"notice.mine_owed.{notice.kind}", number=notice.id)
             )
     return Reply.of_text("\n".join(lines))
+
+
+async def _above(ctx: Context, units: list[int]) -> set[int]:
+    """The units above these (whose notices reach everyone below)."""
+    return {u.id for unit_id in units for u in (await ctx.store.org.lineage(unit_id))[1:]}
 
 
 def _shown(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
@@ -477,9 +486,49 @@ def _split_note(ctx: Context, target: NoticeTarget, rows: Any) -> str:
     return ctx.t("notice.split_note", done=done, total=len(shares))
 
 
+# --- villagers: what the village was told --------------------------------------------------
+
+
+@router.message(
+    Command("通知", "notice"), roles={Role.VILLAGER}, menu="menu.notice_villager", menu_order=34
+)
+async def villager_view(msg: InboundMessage, ctx: Context) -> Reply:
+    """通知: the latest notices to the villager's village (from it, its township, its
+    county); 通知 N: one of them in full."""
+    assert ctx.person is not None
+    if ctx.person.village_id is None:
+        return ctx.reply("notice.villager_no_village")
+    senders = [u.id for u in await ctx.store.org.lineage(ctx.person.village_id)]
+    number, _ = number_and_rest(ctx.args)
+    desk = Desk.of(ctx)
+    if number is not None:
+        notice = await ctx.store.notices.get(number)
+        if (
+            notice is None
+            or notice.kind is not NoticeKind.NOTICE
+            or notice.published_at is None
+            or notice.unit_id not in senders
+        ):
+            return ctx.reply("notice.no_such", number=number)
+        publisher = await ctx.store.org.get(notice.unit_id)
+        values = desk.values(notice, publisher.name if publisher else "")
+        return ctx.reply("notice.push", **_shown(ctx, values))
+    notices = await ctx.store.notices.published_by(senders, VILLAGER_LATEST)
+    if not notices:
+        return ctx.reply("notice.villager_none")
+    lines = [ctx.t("notice.villager_title")]
+    for n in notices:
+        assert n.published_at is not None
+        lines.append(
+            ctx.t("notice.villager_line", number=n.id, title=n.title, time=desk.at(n.published_at))
+        )
+    lines.append(ctx.t("notice.villager_hint"))
+    return Reply.of_text("\n".join(lines))
+
+
 async def _listing(ctx: Context, units: list[int]) -> Reply:
     owed = await ctx.store.notices.pending(units)
-    recent = await ctx.store.notices.recent(units)
+    recent = await ctx.store.notices.recent(units, await _above(ctx, units))
     if not owed and not recent:
         return ctx.reply("notice.none")
     desk = Desk.of(ctx)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Notice, NoticeTarget
+from storage.models import Notice, NoticeKind, NoticeTarget
 
 
 class NoticeRepo:
@@ -88,16 +88,38 @@ class NoticeRepo:
         )
         return [(n, t) for n, t in (await self._s.execute(stmt)).tuples()]
 
-    async def recent(self, unit_ids: Collection[int], limit: int = 10) -> Sequence[Notice]:
-        """The latest published notices these units sent or received."""
+    async def recent(
+        self, unit_ids: Collection[int], above: Collection[int], limit: int = 10
+    ) -> Sequence[Notice]:
+        """The latest published notices and tasks these units sent or were asked to answer,
+        and the notices units `above` them sent to everyone below."""
         received = select(NoticeTarget.notice_id).where(NoticeTarget.unit_id.in_(unit_ids))
         stmt = (
             select(Notice)
             .where(
                 Notice.published_at.is_not(None),
-                Notice.unit_id.in_(unit_ids) | Notice.id.in_(received),
+                or_(
+                    Notice.unit_id.in_(unit_ids),
+                    Notice.id.in_(received),
+                    and_(Notice.unit_id.in_(above), Notice.kind == NoticeKind.NOTICE),
+                ),
             )
             .order_by(Notice.id.desc())
+            .limit(limit)
+        )
+        return (await self._s.scalars(stmt)).all()
+
+    async def published_by(self, unit_ids: Collection[int], limit: int) -> Sequence[Notice]:
+        """The latest notices (not tasks) these units published: what a village's residents
+        were sent from their village, township and county."""
+        stmt = (
+            select(Notice)
+            .where(
+                Notice.unit_id.in_(unit_ids),
+                Notice.kind == NoticeKind.NOTICE,
+                Notice.published_at.is_not(None),
+            )
+            .order_by(Notice.published_at.desc(), Notice.id.desc())
             .limit(limit)
         )
         return (await self._s.scalars(stmt)).all()

@@ -290,3 +290,41 @@ async def test_the_last_two_answers_at_once_tell_the_publisher_once(
     assert [len(replies) for replies in both] == [1, 1]
     (notice,) = await notices(services)
     assert await d.new(T1) == [ZH.t("notice.all_acked", number=notice.id, title="防汛", count=2)]
+
+
+async def test_a_villager_reads_the_notices_sent_to_the_village(
+    district: District, services: Services
+) -> None:
+    d = district
+    assert await d.said(WANG, "通知", "dm") == [ZH.t("notice.villager_none")]
+    await d.guided(
+        QIAN, COUNTY, "发布通知", "冬季防火", "清理柴草。", "跳过", "否", "跳过", "现在"
+    )
+    await d.said(QIAN, "确认", COUNTY)
+    await d.guided(QIAN, COUNTY, "发布任务", "道路清障", "清理村道。", "跳过", "3天", "现在")
+    await d.said(QIAN, "确认", COUNTY)
+    await d.guided(WU, T2, "发布通知", "石桥停电", "明天停电。", "跳过", "否", "跳过", "现在")
+    await d.said(WU, "确认", T2)
+    fire, task, other = await notices(services)
+    (listing,) = await d.said(WANG, "通知", "dm")
+    assert f"#{fire.id}《冬季防火》" in listing
+    assert "道路清障" not in listing  # a task is the cadres' business
+    assert "石桥停电" not in listing  # another township's
+    (full,) = await d.said(WANG, f"通知 {fire.id}", "dm")
+    assert full.startswith(f"📢【通知 #{fire.id}】冬季防火\n清理柴草。")
+    assert full.endswith("——测试县")
+    for number in (task.id, other.id, 99):
+        assert await d.said(WANG, f"通知 {number}", "dm") == [
+            ZH.t("notice.no_such", number=number)
+        ]
+    # a cadre's 通知 is still the cadre's: the notices to the village and its tasks
+    (cadre,) = await d.said(LI, "通知", V1)
+    assert f"#{fire.id} 通知《冬季防火》" in cadre
+    assert "道路清障" not in cadre  # the county's task went to the townships
+    assert "石桥停电" not in cadre
+    (shown,) = await d.said(LI, f"通知 {fire.id}", V1)
+    assert shown.startswith(f"【通知 #{fire.id}】冬季防火")
+    assert await d.said(LI, f"通知 {other.id}", V1) == [ZH.t("notice.not_yours", number=other.id)]
+    (township,) = await d.said(ZHOU, "通知", T1)
+    assert township.startswith("待回复（1件）：")
+    assert f"督办 #{task.id}《道路清障》" in township
