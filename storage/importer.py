@@ -369,7 +369,7 @@ async def _sync_care(
     if p.elder:
         changed = await store.elders.keep(person_id, p.inactive_hours, p.checkin == "group", at)
     else:
-        changed = await store.elders.forget(person_id)
+        changed = await store.elders.forget(person_id, at)
     if changed:
         summary.count("elder_care", created=False)
 

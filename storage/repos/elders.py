@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ContactRelation, ElderAlert, ElderCare, ElderContact, Person
+from storage.models import AlertKind, ContactRelation, ElderAlert, ElderCare, ElderContact, Person
 
 
 class ElderRepo:
@@ -42,8 +42,19 @@ class ElderRepo:
             care.watch_at = care.last_active_at + timedelta(hours=inactive_hours)
         return True
 
-    async def forget(self, person_id: int) -> bool:
+    async def forget(self, person_id: int, at: datetime) -> bool:
+        """No longer watch this person; a quiet-alert still climbing is closed (an SOS stays
+        open until someone visits)."""
         result = await self._s.execute(delete(ElderCare).where(ElderCare.person_id == person_id))
+        await self._s.execute(
+            update(ElderAlert)
+            .where(
+                ElderAlert.elder_id == person_id,
+                ElderAlert.closed_at.is_(None),
+                ElderAlert.kind == AlertKind.INACTIVE,
+            )
+            .values(closed_at=at, next_at=None)
+        )
         return bool(getattr(result, "rowcount", 0))
 
     async def quiet(self, now: datetime, limit: int) -> Sequence[ElderCare]:

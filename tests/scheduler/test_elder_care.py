@@ -6,6 +6,7 @@ caretaker the grid worker 赵网格 (P3), his family 孙小明 (P5); 李书记 (
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -14,7 +15,9 @@ from sqlalchemy import select
 from bot.app import Services
 from bot.clock import FixedClock
 from bot.i18n import Translations
+from storage.importer import import_registry, read_registry
 from storage.models import ElderAlert, OutboxMessage
+from tests.conftest import DATA
 from tests.sim_support import enroll, pushed, say
 
 ZH = Translations().for_locale("zh_CN")
@@ -209,3 +212,22 @@ async def test_quiet_hours_hold_prompts_and_villager_news_but_never_alerts(
     alerts_now = [r for r in rows if r.purpose == "alert"]
     assert alerts_now
     assert all(r.not_before == r.created_at for r in alerts_now)
+
+
+async def test_an_elder_taken_off_the_list_is_no_longer_chased(
+    client: Client, services: Services, registry: None, clock: FixedClock, tmp_path: Path
+) -> None:
+    w = await watching(client, services, clock)
+    assert await w.run("elder-watch", 24.5) == 1
+    await w.new(VILLAGE)
+    # the registry no longer lists 孙大爷 as living alone (he moved in with his son)
+    text = (DATA / "registry.yaml").read_text(encoding="utf-8")
+    changed = text.replace("    elder: true\n    caretakers: [P3]\n    family: [P5]\n", "")
+    assert changed != text
+    (tmp_path / "registry.yaml").write_text(changed, encoding="utf-8")
+    w.at(25)
+    await import_registry(services.uow, read_registry(tmp_path / "registry.yaml"), clock.now())
+    (alert,) = await alerts(services)
+    assert alert.closed_at == clock.now()
+    assert await w.run("elder-watch", 40) == 0  # no climb to the secretary, no new alert
+    assert await w.new(VILLAGE) == []
