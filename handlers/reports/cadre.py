@@ -61,21 +61,31 @@ async def accept(msg: InboundMessage, ctx: Context) -> Reply:
     Command("转派", "reassign"), roles=CADRE_ROLES, menu="menu.reassign", menu_order=43
 )
 async def reassign(msg: InboundMessage, ctx: Context) -> Reply:
-    """转派 12 @赵网格: hand the report to another cadre of the tier or below it."""
+    """转派 12 @赵网格 (or 转派 12 赵网格 3333, when two share the name): hand the report
+    to another cadre of the tier or below it."""
     number, rest = number_and_rest(ctx.args)
     report = await _open_report_in_reach(ctx, number, "report.cmd.reassign")
     if isinstance(report, Reply):
         return report
-    name = rest.lstrip("@＠").strip()
+    name, _, last4 = rest.lstrip("@＠").strip().partition(" ")
     if not name:
         return ctx.reply("report.reassign_usage")
     units = [report.unit_id, *(u.id for u in await ctx.store.org.below(report.unit_id))]
     cadres = await ctx.store.reports.cadres(units)
-    chosen = next(((p, a) for p, a in cadres if p.name == name), None)
-    if chosen is None:
+    named = {p.id: (p, a) for p, a in cadres if p.name == name}
+    chosen = [(p, a) for p, a in named.values() if not last4 or p.phone_last4 == last4.strip()]
+    if not chosen:
         names = "、".join(dict.fromkeys(p.name for p, _ in cadres)) or ctx.t("report.nobody")
         return ctx.reply("report.reassign_unknown", name=name, names=names)
-    person, assignment = chosen
+    if len(chosen) > 1:  # two cadres of the same name: the last digits of the phone tell
+        return ctx.reply(
+            "report.reassign_which",
+            number=report.id,
+            name=name,
+            last4="、".join(p.phone_last4 for p, _ in chosen),
+            example=chosen[0][0].phone_last4,
+        )
+    person, assignment = chosen[0]
     if person.id == report.assignee_id:
         return ctx.reply("report.reassign_same", number=report.id, name=person.name)
     assert ctx.person is not None

@@ -211,6 +211,30 @@ async def test_reassign_hands_it_to_another_cadre_of_the_tier(
     ]
 
 
+async def test_reassign_to_one_of_two_cadres_of_the_same_name_asks_which(
+    client: Client, services: Services, registry: None
+) -> None:
+    number = await lamp_report(client, services)
+    for code in ("P1", "P8"):  # two 王秀英 in 柳树村, both made grid workers
+        await give_role(services, code, "G1", Role.GRID_WORKER)
+    assert await say(client, "sim-P2", f"转派 {number} 王秀英") == [
+        ZH.t(
+            "report.reassign_which",
+            number=number,
+            name="王秀英",
+            last4="1111、8888",
+            example="1111",
+        )
+    ]
+    (report,) = await reports(services)
+    assert report.assignee_id != await person_id(services, "P8")  # nothing done yet
+    assert await say(client, "sim-P2", f"转派 {number} 王秀英 8888") == [
+        ZH.t("report.reassigned", number=number, name="王秀英")
+    ]
+    (report,) = await reports(services)
+    assert report.assignee_id == await person_id(services, "P8")
+
+
 async def test_reject_needs_a_reason_and_tells_the_villager(
     client: Client, services: Services, registry: None
 ) -> None:
