@@ -60,7 +60,7 @@ CHUNK = 5_000
 SWEEPS = (
     ("chase-reports", "300 reports past a deadline"),
     ("close-resolved", "resolved reports nobody answered"),
-    ("publish-notices", "a township notice set for now (to 37 villages)"),
+    ("publish-notices", "a county notice set for now (to 760 units)"),
     ("chase-notices", "60 units late with a county notice"),
     ("elder-watch", "50 elders quiet past their threshold"),
     ("elder-checkin", "elders quiet since yesterday"),
@@ -256,7 +256,7 @@ async def build(engine: AsyncEngine, people: int, reports: int) -> dict[str, int
     await bulk(engine, Report, rows)
 
     # a county notice three days old, due yesterday: 700 of 760 units acknowledged it;
-    # a township notice set for now
+    # a county notice set for now
     await bulk(
         engine,
         Notice,
@@ -278,7 +278,7 @@ async def build(engine: AsyncEngine, people: int, reports: int) -> dict[str, int
             {
                 "id": 2,
                 "kind": "notice",
-                "unit_id": townships[0],
+                "unit_id": 1,
                 "author_id": secretary[townships[0]],
                 "title": "医保缴费",
                 "body": "请提醒村民缴纳医保。",

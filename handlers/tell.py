@@ -79,6 +79,29 @@ class Tell:
             log.warning("unit %d has no %s group for %s", unit_id, "/".join(chats), key)
         return told
 
+    async def broadcast(
+        self,
+        unit_ids: Collection[int],
+        key: str,
+        *,
+        purpose: str,
+        chats: Collection[ChatPurpose] = (ChatPurpose.CADRES,),
+        **values: Any,
+    ) -> int:
+        """The same words to the groups of those kinds of many units (a notice to a county),
+        the groups found in one query. Returns how many groups were told."""
+        if not unit_ids:
+            return 0
+        text = self.text(None, key, **values)
+        groups = await self.store.chats.of_units(unit_ids, chats)
+        for group in groups:
+            reply = Reply.of_text(text)
+            self.push(
+                Push(channel=group.channel, chat_id=group.external_id, is_group=True, reply=reply),
+                purpose,
+            )
+        return len(groups)
+
     async def person(self, person: Person, key: str, purpose: str, **values: Any) -> bool:
         """1:1 to the person's first chat account; False (and a log line) if they have none."""
         identity = await self.store.identities.first_of(person.id)

@@ -378,17 +378,21 @@ async def split(msg: InboundMessage, ctx: Context) -> Reply:
         return ctx.reply("notice.split_nothing", number=notice.id)
     desk = Desk.of(ctx)
     values = desk.values(notice, township.name)
-    for village in villages:
-        await ctx.store.notices.add_target(
+    ctx.store.notices.add_targets(
+        [
             NoticeTarget(
                 notice_id=notice.id,
-                unit_id=village.id,
+                unit_id=v.id,
                 via_id=target.id,
                 due_at=target.due_at,
                 chase_at=target.due_at,
             )
-        )
-        await desk.tell.groups(village.id, "notice.push_task", purpose="notice", **values)
+            for v in villages
+        ]
+    )
+    await desk.tell.broadcast(
+        [v.id for v in villages], "notice.push_task", purpose="notice", **values
+    )
     # the villages are chased from now on; the township answers when they all have
     target.split_at, target.chase_at = ctx.clock.now(), None
     return ctx.reply(

@@ -83,29 +83,30 @@ async def publish(desk: Desk, notice: Notice, now: datetime) -> int:
         return await desk.tell.groups(
             publisher.id, "notice.push", purpose="notice", chats=RESIDENTS, **values
         )
-    if notice.kind is NoticeKind.TASK:
-        key = "notice.push_task"
-    else:
-        key = "notice.push_ack" if notice.ack_required else "notice.push"
-    told = 0
-    for unit in await receivers(desk, publisher, notice.kind):
-        if tracked(notice):
-            await store.notices.add_target(
+    units = await receivers(desk, publisher, notice.kind)
+    if tracked(notice):
+        store.notices.add_targets(
+            [
                 NoticeTarget(
-                    notice_id=notice.id,
-                    unit_id=unit.id,
-                    due_at=notice.due_at,
-                    chase_at=notice.due_at,
+                    notice_id=notice.id, unit_id=u.id, due_at=notice.due_at, chase_at=notice.due_at
                 )
-            )
-        township = notice.kind is NoticeKind.TASK and unit.level is Level.TOWNSHIP
-        told += await desk.tell.groups(
-            unit.id, "notice.push_task_township" if township else key, purpose="notice", **values
+                for u in units
+            ]
         )
-        if notice.kind is NoticeKind.NOTICE:
-            told += await desk.tell.groups(
-                unit.id, "notice.push", purpose="notice", chats=RESIDENTS, **values
-            )
+    if notice.kind is NoticeKind.TASK:  # a township may hand its share to its villages
+        townships = [u.id for u in units if u.level is Level.TOWNSHIP]
+        others = [u.id for u in units if u.level is not Level.TOWNSHIP]
+        told = await desk.tell.broadcast(
+            townships, "notice.push_task_township", purpose="notice", **values
+        )
+        told += await desk.tell.broadcast(others, "notice.push_task", purpose="notice", **values)
+    else:
+        ids = [u.id for u in units]
+        key = "notice.push_ack" if notice.ack_required else "notice.push"
+        told = await desk.tell.broadcast(ids, key, purpose="notice", **values)
+        told += await desk.tell.broadcast(
+            ids, "notice.push", purpose="notice", chats=RESIDENTS, **values
+        )
     log.info(
         "notice %d (%s) published by %s to %d groups", notice.id, notice.kind, publisher.code, told
     )

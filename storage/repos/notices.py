@@ -36,10 +36,9 @@ class NoticeRepo:
         )
         return (await self._s.scalars(stmt)).all()
 
-    async def add_target(self, target: NoticeTarget) -> NoticeTarget:
-        self._s.add(target)
-        await self._s.flush()
-        return target
+    def add_targets(self, targets: Sequence[NoticeTarget]) -> None:
+        """Many rows at once (written with the transaction's next flush)."""
+        self._s.add_all(targets)
 
     async def targets(self, notice_id: int) -> Sequence[NoticeTarget]:
         """Every receiving unit's row, the units the notice went to first, then the villages

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -159,6 +159,15 @@ class ChatRepo:
     async def of_unit(self, unit_id: int, purpose: ChatPurpose) -> Sequence[GroupChat]:
         stmt = select(GroupChat).where(
             GroupChat.org_unit_id == unit_id, GroupChat.purpose == purpose
+        )
+        return (await self._s.scalars(stmt.order_by(GroupChat.id))).all()
+
+    async def of_units(
+        self, unit_ids: Collection[int], purposes: Collection[ChatPurpose]
+    ) -> Sequence[GroupChat]:
+        """The group chats of these purposes of all these units, in one query."""
+        stmt = select(GroupChat).where(
+            GroupChat.org_unit_id.in_(list(unit_ids)), GroupChat.purpose.in_(list(purposes))
         )
         return (await self._s.scalars(stmt.order_by(GroupChat.id))).all()
 
