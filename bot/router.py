@@ -192,5 +192,17 @@ class Router:
         return refused
 
     def menu_for(self, roles: Collection[Role]) -> list[MenuEntry]:
-        entries = [s.menu for s in self.handlers() if s.menu is not None and s.allows(roles)]
+        """The lines of the menu these roles may use; of two handlers of one command word
+        (a cadre's 通知 and a villager's), only the line of the one that would answer."""
+        entries: list[MenuEntry] = []
+        taken: set[str] = set()
+        for spec in self.handlers():
+            if not spec.allows(roles):
+                continue
+            words = (
+                set(spec.command.words) if spec.command is not None and not spec.filters else set()
+            )
+            if spec.menu is not None and not words & taken:
+                entries.append(spec.menu)
+            taken |= words
         return sorted(entries, key=lambda e: e.order)

@@ -27,6 +27,8 @@ async def test_villager_menu(client: Client, services: Services, registry: None)
     assert menu.startswith(ZH.t("help.title.villager", name="王秀英"))
     assert ZH.t("menu.profile") in menu
     assert ZH.t("menu.bind") not in menu
+    assert ZH.t("menu.notice_villager") in menu
+    assert ZH.t("menu.notice_view") not in menu
 
 
 async def test_cadre_menu_is_titled_for_cadres(
@@ -35,6 +37,10 @@ async def test_cadre_menu_is_titled_for_cadres(
     await enroll(services)
     menu = (await say(client, "sim-P2", "/帮助"))[0]
     assert menu.startswith(ZH.t("help.title.cadre", name="李书记"))
+    assert ZH.t("menu.notice_publish") in menu
+    # 通知 answers a cadre as a cadre: the menu shows that line, not the villagers'
+    assert ZH.t("menu.notice_view") in menu
+    assert ZH.t("menu.notice_villager") not in menu
 
 
 async def test_unknown_text_points_to_the_menu(client: Client, registry: None) -> None:
