@@ -17,6 +17,7 @@ from storage.models import Level, OrgUnit
 from storage.repos.sweeps import WeekCounts
 
 DAILY, WEEKLY = "digest-daily", "digest-weekly"
+MAX_ROWS = 30  # units in a weekly table (WeCom takes 4,096 bytes of markdown)
 
 
 async def daily(
@@ -91,7 +92,7 @@ async def weekly(
         rows.append(Row(child, stats, week_counts))
     rows.sort(key=Row.rank)
     table = []
-    for place, row in enumerate(rows, 1):
+    for place, row in enumerate(rows[:MAX_ROWS], 1):
         r, w = row.reports, row.week
         cells = [
             str(place),
@@ -106,6 +107,8 @@ async def weekly(
             f"{w.alerts_raised}/{w.alerts_closed}",
         ]
         table.append("| " + " | ".join(cells) + " |")
+    if len(rows) > MAX_ROWS:  # the platforms cut a markdown message at about 4 KB
+        table.append(tell.text(None, "digest.weekly_more", count=len(rows) - MAX_ROWS))
     await tell.groups(
         unit.id,
         "digest.weekly",

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import Services
 from bot.i18n import Translations
+from handlers import digests
 from storage.models import ElderAlert, OutboxMessage, Report
 from tests.scheduler.district import (
     COUNTY,
@@ -128,3 +130,16 @@ async def test_two_instances_sweeping_at_once_send_each_digest_once(district: Di
     assert sum(await asyncio.gather(*runs)) == 2
     news = await d.news()
     assert [len(news[V1]), len(news[V2])] == [1, 1]
+
+
+async def test_a_long_table_is_cut_to_fit_a_message(
+    district: District, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = district
+    await a_day_in_the_district(d)
+    monkeypatch.setattr(digests, "MAX_ROWS", 1)  # as if 河口镇 had more villages than fit
+    assert await d.run("digest-weekly", 143.5) == 3
+    (t1,) = (await d.news())[T1]
+    assert "| 1 | 柳树村 |" in t1
+    assert "杨庄村" not in t1
+    assert ZH.t("digest.weekly_more", count=1) in t1
