@@ -249,6 +249,29 @@ async def _publish(ctx: Context, data: dict[str, Any]) -> Reply:
     return ctx.reply("notice.published", what=what, number=notice.id, groups=groups)
 
 
+@router.message(
+    Command("撤回", "withdraw"), roles=CADRE_ROLES, menu="menu.notice_withdraw", menu_order=56
+)
+async def withdraw(msg: InboundMessage, ctx: Context) -> Reply:
+    """撤回 N: a notice or task set for later, taken back before it goes out (by its author
+    or a cadre of the unit it is from). One already sent stays: people have read it."""
+    number, _ = number_and_rest(ctx.args)
+    if number is None:
+        return ctx.reply("notice.withdraw_usage")
+    notice = await ctx.store.notices.get(number, lock=True)
+    assert ctx.person is not None
+    if notice is None or (
+        notice.published_at is None
+        and notice.author_id != ctx.person.id
+        and notice.unit_id not in _units(ctx)
+    ):
+        return ctx.reply("notice.no_such", number=number)
+    if notice.published_at is not None:
+        return ctx.reply("notice.withdraw_sent", number=notice.id)
+    await ctx.store.notices.remove(notice)
+    return ctx.reply("notice.withdrawn", number=notice.id, title=notice.title)
+
+
 # --- answering: 已学习, 完成, 分派 ------------------------------------------------------------
 
 

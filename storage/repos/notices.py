@@ -24,6 +24,11 @@ class NoticeRepo:
         stmt = select(Notice).where(Notice.id == notice_id)
         return (await self._s.scalars(stmt.with_for_update() if lock else stmt)).first()
 
+    async def remove(self, notice: Notice) -> None:
+        """Delete a notice not yet published (it has no rows and no pushes)."""
+        assert notice.published_at is None, "a published notice is kept"
+        await self._s.delete(notice)
+
     async def to_publish(self, now: datetime, limit: int) -> Sequence[Notice]:
         """Scheduled notices whose time has come; locked, skipping those another sweep
         holds (PostgreSQL)."""

@@ -328,3 +328,27 @@ async def test_a_villager_reads_the_notices_sent_to_the_village(
     (township,) = await d.said(ZHOU, "通知", T1)
     assert township.startswith("待回复（1件）：")
     assert f"督办 #{task.id}《道路清障》" in township
+
+
+async def test_a_notice_set_for_later_may_be_withdrawn_before_it_goes(
+    district: District, services: Services
+) -> None:
+    d = district
+    await d.guided(ZHOU, T1, "发布通知", "停电", "周五停电。", "跳过", "否", "跳过", "明天 8:00")
+    await d.said(ZHOU, "确认", T1)
+    (notice,) = await notices(services)
+    # not someone else's draft; then its author takes it back
+    assert await d.said(WU, f"撤回 {notice.id}", T2) == [ZH.t("notice.no_such", number=notice.id)]
+    assert await d.said(ZHOU, f"撤回 {notice.id}", T1) == [
+        ZH.t("notice.withdrawn", number=notice.id, title="停电")
+    ]
+    assert await notices(services) == []
+    assert await d.run("publish-notices", 24) == 0
+    assert await d.news() == {}
+    # one already sent stays
+    await d.guided(ZHOU, T1, "发布通知", "防火", "注意防火。", "跳过", "否", "跳过", "现在")
+    await d.said(ZHOU, "确认", T1)
+    (sent,) = await notices(services)
+    assert await d.said(ZHOU, f"撤回 {sent.id}", T1) == [
+        ZH.t("notice.withdraw_sent", number=sent.id)
+    ]
