@@ -125,10 +125,12 @@ class Dispatcher:
                 return ()
             await asyncio.sleep(0.2)
 
-    async def served(self, msg: InboundMessage) -> None:
-        """A platform's retry of this message was given its replies."""
+    async def claim_replies(self, msg: InboundMessage, by: str) -> bool:
+        """Whether `by` (a platform's retry, or the late push) is the one to deliver the
+        replies of this message: the first to ask, once, across instances. So a retry that
+        comes just as the late push is due never makes the villager read it twice."""
         key = self._kv.keys.served(msg.channel, msg.msg_id)
-        await self._kv.set(key, "1", self._settings.late_reply_after_seconds + 60)
+        return await self._kv.set_if_absent(key, by, self._settings.late_reply_after_seconds + 60)
 
     async def reply_late(self, msg: InboundMessage, handling: asyncio.Future[Outcome]) -> None:
         """The handling of `msg` missed the platform's reply deadline. Once it is done and
@@ -140,8 +142,8 @@ class Dispatcher:
             return
         wait = self._settings.late_reply_after_seconds - (loop.time() - started)
         await asyncio.sleep(max(0.0, wait))
-        if await self._kv.get(self._kv.keys.served(msg.channel, msg.msg_id)) is not None:
-            return
+        if not await self.claim_replies(msg, "late push"):
+            return  # a retry carried them
         await self.push_replies(msg, outcome.replies, "late reply")
         log.info("message %s/%s: late replies pushed", *_ids(msg))
 

@@ -383,3 +383,20 @@ async def test_a_late_reply_given_to_a_retry_is_not_pushed_again(
     assert retried == (Reply.of_text("查好了"),)
     await tasks.drain()
     assert await rows(uow, OutboxMessage) == 0
+
+
+async def test_a_retry_that_comes_as_the_late_push_is_due_never_doubles_the_answer(
+    uow: UnitOfWork, kv: KeyValue, clock: FixedClock
+) -> None:
+    """The handling outlasts the late-reply wait while a retry waits for it: whichever of
+    the two asks first delivers the answer, the other nothing."""
+    settings = BotSettings(late_reply_after_seconds=0.05)
+    dispatcher = Dispatcher(slow_router(0.3), uow, kv, clock, settings, Translations(), Metrics())
+    tasks = TaskSet()
+    deps = ChannelDeps(dispatcher=dispatcher, tasks=tasks, clock=clock, metrics=Metrics())
+    msg = message("慢慢查", msg_id="slow3", sender="villager")
+    assert await deliver(deps, msg, 0.01) == ()
+    retried = await deliver(deps, msg, 2.0)
+    await tasks.drain()
+    pushed = await rows(uow, OutboxMessage)
+    assert (len(retried), pushed) in ((1, 0), (0, 1))

@@ -69,9 +69,9 @@ async def deliver(deps: ChannelDeps, msg: InboundMessage, deadline: float) -> tu
         return outcome.replies
     remaining = max(0.0, deadline - (loop.time() - started))
     replies = await deps.dispatcher.replies_of(msg.channel, msg.msg_id, remaining)
-    if replies:
-        await deps.dispatcher.served(msg)  # a retry carried the answer: no late push
-    return replies
+    if replies and await deps.dispatcher.claim_replies(msg, "retry"):
+        return replies  # the retry carries the answer: no late push
+    return ()  # none yet, or the late push has them
 
 
 async def json_answer(resp: ClientResponse) -> dict[str, Any]:
