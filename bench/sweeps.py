@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.config import DatabaseSettings, SchedulerSettings, Settings
 from bot.i18n import Translations
-from scheduler.jobs import JOBS, JobContext
+from scheduler.jobs import JobContext
+from scheduler.sweeps import JOBS
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_to_head
 from storage.models import (

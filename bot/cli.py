@@ -17,7 +17,8 @@ from bot.channels.sim import enroll_registry
 from bot.clock import SystemClock
 from bot.config import ConfigError, DatabaseSettings, Settings, SimChannelSettings, load_settings
 from bot.i18n import Translations
-from scheduler.jobs import JOBS, JobContext
+from scheduler.jobs import JobContext
+from scheduler.sweeps import JOBS
 from storage.db import create_engine, session_factory
 from storage.importer import RegistryFileError, import_registry, read_registry
 from storage.migrate import current_revision, head_revision, upgrade_to_head

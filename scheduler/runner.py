@@ -25,7 +25,8 @@ from bot.config import ConfigError, Settings
 from bot.i18n import Translations
 from bot.store import KeyValue
 from bot.tasks import TaskSet
-from scheduler.jobs import JOBS, JobContext
+from scheduler.jobs import JobContext
+from scheduler.sweeps import JOBS
 from storage.repos import UnitOfWork
 
 log = logging.getLogger(__name__)

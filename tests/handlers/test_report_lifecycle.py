@@ -11,7 +11,8 @@ from sqlalchemy import select
 from bot.app import Services
 from bot.clock import FixedClock
 from bot.i18n import Translations
-from scheduler.jobs import JOBS, JobContext
+from scheduler.jobs import JobContext
+from scheduler.sweeps import JOBS
 from storage.models import OutboxMessage, ReportPhoto, ReportStatus, Role
 from tests.factories import png
 from tests.handlers.support import add_cadre_group, give_role, person_id, reports, unit_id

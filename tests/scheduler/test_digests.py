@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.app import Services
 from bot.i18n import Translations
-from handlers import digests
+from scheduler.sweeps import digests
 from storage.models import ElderAlert, OutboxMessage, Report
 from tests.scheduler.district import (
     COUNTY,

@@ -1,4 +1,4 @@
-"""The digests the scheduler sends: each evening, a village's day (reports made, fixed and
+"""Digest sweeps, what the scheduler sends: each evening, a village's day (reports made, fixed and
 late, elder alerts open, notices owed) to its cadre group; each Monday, a township's villages
 or a county's townships ranked in a table for the week.
 
@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 
 from handlers.reports.stats import ReportStats, hours, percent, summarize
 from handlers.tell import Tell
+from scheduler.jobs import JobContext, job
 from storage.models import Level, OrgUnit
 from storage.repos.sweeps import WeekCounts
 
 DAILY, WEEKLY = "digest-daily", "digest-weekly"
+DIGEST_BATCH = 200  # villages per transaction of the daily digest
 MAX_ROWS = 30  # units in a weekly table (WeCom takes 4,096 bytes of markdown)
 
 
@@ -119,3 +121,44 @@ async def weekly(
         rows="\n".join(table),
     )
     return True
+
+
+@job("digest-daily", "each village's day, to its cadre group", "0 18 * * *")
+async def digest_daily(jc: JobContext) -> int:
+    """Each village with anything to say hears its day so far: reports made, fixed and
+    late, elder alerts open, notices owed. Once a day per village."""
+    zone = jc.zone
+    local = jc.now.astimezone(zone)
+    start = datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(UTC)
+    sent, after = 0, 0
+    while True:
+        async with jc.uow() as store:
+            villages = await store.sweeps.units_with_groups([Level.VILLAGE], after, DIGEST_BATCH)
+            sent += await daily(jc.tell(store), villages, start, jc.now, local.date().isoformat())
+        if len(villages) < DIGEST_BATCH:
+            return sent
+        after = villages[-1].id
+
+
+@job("digest-weekly", "the week's ranking, to township and county groups", "30 8 * * 1")
+async def digest_weekly(jc: JobContext) -> int:
+    """Each township's villages (each county's townships) ranked for the last seven days, in
+    a table: reports, closure and on-time rates, hours to accept and fix, satisfaction,
+    notices answered, elder alerts raised and closed. Once a week per group."""
+    zone = jc.zone
+    local = jc.now.astimezone(zone)
+    start = jc.now - timedelta(days=7)
+    year, week, _ = local.isocalendar()
+    period = f"{start.astimezone(zone):%m-%d}—{local:%m-%d}"
+    levels = [Level.TOWNSHIP, Level.COUNTY]
+    sent, after = 0, 0
+    while True:
+        async with jc.uow() as store:  # one unit per transaction: a county's is a big table
+            units = await store.sweeps.units_with_groups(levels, after, 1)
+            for unit in units:
+                sent += await weekly(
+                    jc.tell(store), unit, start, jc.now, f"{year}-W{week:02d}", period
+                )
+        if not units:
+            return sent
+        after = units[-1].id
