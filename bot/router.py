@@ -26,6 +26,9 @@ _LEADING = re.compile(r"^[/#＃\s]+")
 _SEPARATORS = " \t\r\n:：,，、"
 
 
+CANCEL_WORDS = ("取消", "cancel")  # ends any guided flow (a feature's cancel handler matches it)
+
+
 class Filter(Protocol):
     def __call__(self, msg: InboundMessage, ctx: Context) -> bool: ...
 

@@ -7,13 +7,12 @@ import re
 from bot.context import Context
 from bot.directory import PersonInfo
 from bot.message import InboundMessage, Reply
-from bot.router import Command, InState, Router
+from bot.router import CANCEL_WORDS, Command, InState, Router
 from storage.models import Level, Role
 
 router = Router(name="binding")
 
 AWAITING = "binding.await_details"
-CANCEL_WORDS = ("取消", "cancel")
 # 姓名 + 手机后四位: "张三 1234", "张三1234", "张三，1234"
 _DETAILS = re.compile(r"^\s*(?P<name>[^\d\s,，、:：]{1,16})[\s,，、:：]*(?P<digits>\d{4})\s*$")
 

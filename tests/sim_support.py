@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import FormData
@@ -10,6 +11,8 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import Services
 from bot.channels.sim import enroll_registry
+from bot.clock import FixedClock
+from tests.factories import png
 
 
 async def say(
@@ -88,3 +91,43 @@ async def pushed(client: TestClient[Any, Any], services: Services, chat: str) ->
 async def enroll(services: Services) -> None:
     """Give every registry person a simulator account sim-<code>, as `villagebot demo` does."""
     await enroll_registry(services.uow, "sim", services.clock.now())
+
+
+class Timeline:
+    """A test's clock, in hours after the registry import (24 Nov, 09:00 local), the sweeps
+    run at chosen hours, and what each chat has been sent since the last look."""
+
+    def __init__(
+        self, client: TestClient[Any, Any], services: Services, clock: FixedClock
+    ) -> None:
+        self.client, self.services, self.clock = client, services, clock
+        self.start = clock.now()
+        self.seen: dict[str, int] = {}
+        self.replies: dict[str, list[str]] = {}  # answers in the chat: not news
+
+    def at(self, hours: float) -> None:
+        self.clock.set(self.start + timedelta(hours=hours))
+
+    async def run(self, job: str, hours: float) -> int:
+        self.at(hours)
+        return await self.services.scheduler.run(job)
+
+    async def said(self, who: str, text: str, chat: str) -> list[str]:
+        replies = await say(self.client, who, text, chat, mentioned=True)
+        self.replies.setdefault(chat, []).extend(replies)
+        return replies
+
+    async def photo(self, who: str, chat: str) -> list[str]:
+        replies = await send_photo(self.client, who, png(), chat, mentioned=True)
+        self.replies.setdefault(chat, []).extend(replies)
+        return replies
+
+    async def new(self, chat: str) -> list[str]:
+        """What the bot pushed to the chat since the last look (its answers there left out)."""
+        texts = await pushed(self.client, self.services, chat)
+        fresh, self.seen[chat] = texts[self.seen.get(chat, 0) :], len(texts)
+        answers = self.replies.pop(chat, [])
+        for answer in answers:
+            if answer in fresh:
+                fresh.remove(answer)
+        return fresh

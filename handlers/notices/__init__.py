@@ -10,18 +10,16 @@ from typing import Any
 
 from bot.context import Context
 from bot.message import InboundMessage, Kind, Reply
-from bot.router import Command, InState, Router
+from bot.router import CANCEL_WORDS, Command, InState, Router
 from handlers.notices.desk import Desk, answered, publish, receivers, tracked
 from handlers.notices.when import parse_when
 from handlers.reports.lifecycle import keep_photo, number_and_rest
-from handlers.tell import Term
 from storage.models import CADRE_ROLES, Level, Notice, NoticeKind, NoticeTarget, OrgUnit, Role
 
 router = Router(name="notices")
 
 DRAFT = "notices.draft"  # 发布通知 / 发布任务 under way
 AWAITING_EVIDENCE = "notices.await_evidence"  # 完成 N came without words: a photo or words next
-CANCEL_WORDS = ("取消", "cancel")
 SKIP_WORDS = ("跳过", "没有", "不用", "无", "skip", "no")
 YES_WORDS = ("是", "要", "需要", "对", "yes", "y")
 NO_WORDS = ("否", "不", "不要", "不需要", "不用", "no", "n")
@@ -119,7 +117,7 @@ async def draft_step(msg: InboundMessage, ctx: Context) -> Reply:
     if msg.kind not in (Kind.TEXT, Kind.VOICE) or not text:
         return _ask(ctx, data, step)
     skipped = text.lower() in SKIP_WORDS
-    now = ctx.clock.now()
+    now, desk = ctx.clock.now(), Desk.of(ctx)
     if step == "title":
         if len(text) > MAX_TITLE:
             return ctx.reply("notice.guide.too_long", limit=MAX_TITLE)
@@ -143,23 +141,21 @@ async def draft_step(msg: InboundMessage, ctx: Context) -> Reply:
         if skipped and not task:
             data["due"] = None
             return _next(ctx, data, "when")
-        due = parse_when(text, now, Desk.of(ctx).zone, DUE_DEFAULT)
+        due = parse_when(text, now, desk.zone, DUE_DEFAULT)
         if due is None:
             return ctx.reply("notice.guide.due_bad", text=text)
         if due <= now:
-            return ctx.reply("notice.guide.past", time=Desk.of(ctx).at(due))
+            return ctx.reply("notice.guide.past", time=desk.at(due))
         data["due"] = due.isoformat()
         return _next(ctx, data, "when")
     if step == "when":
         at = (
-            now
-            if text.lower() in NOW_WORDS
-            else parse_when(text, now, Desk.of(ctx).zone, PUBLISH_DEFAULT)
+            now if text.lower() in NOW_WORDS else parse_when(text, now, desk.zone, PUBLISH_DEFAULT)
         )
         if at is None:
             return ctx.reply("notice.guide.when_bad", text=text)
         if at < now:
-            return ctx.reply("notice.guide.past", time=Desk.of(ctx).at(at))
+            return ctx.reply("notice.guide.past", time=desk.at(at))
         if data.get("due") and at >= _due(data, now):
             return ctx.reply("notice.guide.when_after_due")
         data["at"] = at.isoformat()
@@ -215,7 +211,7 @@ async def _receivers_of(ctx: Context, unit_id: int, kind: NoticeKind) -> list[Or
     assert unit is not None
     if unit.level is Level.VILLAGE:
         return [unit]
-    return await receivers(Desk.of(ctx), unit, kind)
+    return await receivers(ctx.store, unit, kind)
 
 
 async def _publish(ctx: Context, data: dict[str, Any]) -> Reply:
@@ -243,9 +239,10 @@ async def _publish(ctx: Context, data: dict[str, Any]) -> Reply:
         )
     )
     what = ctx.t(f"notice.kind.{kind}")
+    desk = Desk.of(ctx)
     if at > now:
-        return ctx.reply("notice.scheduled", what=what, number=notice.id, time=Desk.of(ctx).at(at))
-    groups = await publish(Desk.of(ctx), notice, now)
+        return ctx.reply("notice.scheduled", what=what, number=notice.id, time=desk.at(at))
+    groups = await publish(desk, notice, now)
     return ctx.reply("notice.published", what=what, number=notice.id, groups=groups)
 
 
@@ -445,11 +442,9 @@ async def view(msg: InboundMessage, ctx: Context) -> Reply:
         return ctx.reply("notice.no_such", number=number)
     desk = Desk.of(ctx)
     publisher = await ctx.store.org.get(notice.unit_id)
-    lines = [
-        ctx.t(
-            "notice.view", **_shown(ctx, desk.values(notice, publisher.name if publisher else ""))
-        )
-    ]
+    locale = ctx.person.locale if ctx.person else None
+    values = desk.values(notice, publisher.name if publisher else "")
+    lines = [desk.tell.text(locale, "notice.view", **values)]
     if notice.published_at is None:
         lines.append(ctx.t("notice.view_scheduled", time=desk.at(notice.publish_at)))
     elif tracked(notice) and await _oversees(ctx, notice, units):
@@ -473,10 +468,6 @@ async def view(msg: InboundMessage, ctx: Context) -> Reply:
 async def _above(ctx: Context, units: list[int]) -> set[int]:
     """The units above these (whose notices reach everyone below)."""
     return {u.id for unit_id in units for u in (await ctx.store.org.lineage(unit_id))[1:]}
-
-
-def _shown(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
-    return {k: ctx.t(v.key) if isinstance(v, Term) else v for k, v in values.items()}
 
 
 async def _oversees(ctx: Context, notice: Notice, units: list[int]) -> bool:
@@ -539,7 +530,7 @@ async def villager_view(msg: InboundMessage, ctx: Context) -> Reply:
             return ctx.reply("notice.no_such", number=number)
         publisher = await ctx.store.org.get(notice.unit_id)
         values = desk.values(notice, publisher.name if publisher else "")
-        return ctx.reply("notice.push", **_shown(ctx, values))
+        return Reply.of_text(desk.tell.text(ctx.person.locale, "notice.push", **values))
     notices = await ctx.store.notices.published_by(senders, VILLAGER_LATEST)
     if not notices:
         return ctx.reply("notice.villager_none")

@@ -17,6 +17,7 @@ from bot.context import Context
 from bot.media import Links
 from handlers.tell import Tell, Term, span
 from storage.models import ChatPurpose, Level, Notice, NoticeKind, NoticeTarget, OrgUnit
+from storage.repos import Store
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,9 @@ def tracked(notice: Notice) -> bool:
     return notice.kind is NoticeKind.TASK or notice.ack_required
 
 
-async def receivers(desk: Desk, publisher: OrgUnit, kind: NoticeKind) -> list[OrgUnit]:
+async def receivers(store: Store, publisher: OrgUnit, kind: NoticeKind) -> list[OrgUnit]:
     """A task goes to the units directly below (a county's townships, a township's villages);
     a notice to every township and village below."""
-    store = desk.tell.store
     if kind is NoticeKind.TASK:
         return [u for u in await store.org.below(publisher.id) if u.parent_id == publisher.id]
     return [
@@ -83,7 +83,7 @@ async def publish(desk: Desk, notice: Notice, now: datetime) -> int:
         return await desk.tell.groups(
             publisher.id, "notice.push", purpose="notice", chats=RESIDENTS, **values
         )
-    units = await receivers(desk, publisher, notice.kind)
+    units = await receivers(store, publisher, notice.kind)
     if tracked(notice):
         store.notices.add_targets(
             [

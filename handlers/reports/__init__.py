@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.message import InboundMessage, Kind, Location, Reply
-from bot.router import Command, InState, KindIs, Router
+from bot.router import CANCEL_WORDS, Command, InState, KindIs, Router
 from handlers.reports.classify import BOOK, Classifier
 from handlers.reports.lifecycle import (
     AWAITING_WORDS,
@@ -30,7 +30,6 @@ router = Router(name="reports")
 AWAITING_PLACE = "reports.await_place"  # a report was made: its location pin may follow
 GUIDED = "reports.guided"  # 随手拍 step by step: photo -> what -> where
 SKIP_WORDS = ("跳过", "没有", "不用", "skip")
-CANCEL_WORDS = ("取消", "cancel")
 ANONYMOUS = ("匿名", "anonymous")
 MAX_PHOTOS = 9
 

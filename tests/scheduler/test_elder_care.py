@@ -18,7 +18,7 @@ from bot.i18n import Translations
 from storage.importer import import_registry, read_registry
 from storage.models import ElderAlert, OutboxMessage
 from tests.conftest import DATA
-from tests.sim_support import enroll, pushed, say
+from tests.sim_support import Timeline, enroll, say
 
 ZH = Translations().for_locale("zh_CN")
 EN = Translations().for_locale("en")
@@ -27,33 +27,11 @@ VILLAGE, TOWNSHIP, RESIDENTS = "g-v1-cadres", "g-t1-cadres", "g-v1-residents"
 ELDER, CARETAKER, FAMILY, SECRETARY = "sim-P4", "sim-P3", "sim-P5", "sim-P2"
 
 
-class Watch:
-    """The clock in hours after the registry import (24 Nov, 09:00 local), and what each
-    chat has been sent since the last look."""
-
-    def __init__(self, client: Client, services: Services, clock: FixedClock) -> None:
-        self.client, self.services, self.clock = client, services, clock
-        self.start = clock.now()
-        self.seen: dict[str, int] = {}
-
-    def at(self, hours: float) -> None:
-        self.clock.set(self.start + timedelta(hours=hours))
-
-    async def run(self, job: str, hours: float) -> int:
-        self.at(hours)
-        return await self.services.scheduler.run(job)
-
-    async def new(self, chat: str) -> list[str]:
-        texts = await pushed(self.client, self.services, chat)
-        fresh, self.seen[chat] = texts[self.seen.get(chat, 0) :], len(texts)
-        return fresh
-
-
-async def watching(client: Client, services: Services, clock: FixedClock) -> Watch:
+async def watching(client: Client, services: Services, clock: FixedClock) -> Timeline:
     """Everyone in the village on the simulator; the son, who lives away, binds himself."""
     await enroll(services)
     assert await say(client, FAMILY, "绑定 孙小明 5555") == [ZH.t("bind.ok", name="孙小明")]
-    watch = Watch(client, services, clock)
+    watch = Timeline(client, services, clock)
     await watch.new(FAMILY)  # the binding's answer, out of the way
     return watch
 
