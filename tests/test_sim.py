@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from typing import Any
 
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from bot.app import Services
 from bot.i18n import Translations
-from bot.message import Push, Reply
+from bot.message import Push, Reply, ReplyKind
 from bot.outbox import enqueue
-from tests.factories import png
+from tests.factories import jpeg, png
 from tests.sim_support import drain, enroll, say, send_photo
 
 ZH = Translations().for_locale("zh_CN")
@@ -23,6 +25,28 @@ async def transcript(client: Client, chat: str = "", after: int = 0) -> list[dic
     assert resp.status == 200
     entries: list[dict[str, Any]] = await resp.json()
     return entries
+
+
+async def send_phone_photo(client: Client, sender: str, data: bytes) -> list[str]:
+    """Send a photo of a phone's size as the page does (a multipart form, the file last)."""
+    form = FormData()
+    form.add_field("sender", sender)
+    form.add_field("chat", "dm")
+    form.add_field("photo", io.BytesIO(data), filename="IMG_2041.jpg", content_type="image/jpeg")
+    resp = await client.post("/sim/api/photos", data=form)
+    assert resp.status == 200, await resp.text()
+    return [r["text"] for r in (await resp.json())["replies"]]
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def fetched(client: Client, url: str) -> tuple[str, str]:
+    """What GET gives for a picture's URL: its type and the SHA-256 of its bytes."""
+    resp = await client.get(url)
+    assert resp.status == 200, url
+    return resp.content_type, sha256(await resp.read())
 
 
 async def test_page_and_registry_lists(client: Client, services: Services, registry: None) -> None:
@@ -103,6 +127,64 @@ async def test_a_file_that_is_not_a_photo_is_refused_in_words(
     assert await say(client, "sim-P1", "你好") == [ZH.t("fallback.unknown")]
 
 
+async def test_a_phone_photo_of_4_mb_becomes_the_reports_photo(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    # larger than the callbacks' 1 MiB body limit, within the 10 MB media limit
+    data = jpeg(640, 480, size=4 * 1024 * 1024)
+    assert len(data) > services.settings.server.max_body_bytes
+    assert await send_phone_photo(client, "sim-P1", data) == [ZH.t("report.photo_received")]
+    received = await say(client, "sim-P1", "村口的路灯坏了")
+    assert received[0].startswith("已收到您的上报，编号 #1")
+    # the secretary looks at the report and can open its photo
+    link = f"/media/{sha256(data)}.jpg"
+    shown = (await say(client, "sim-P2", "查看 1"))[0]
+    assert ZH.t("report.view.photo", link=link) in shown.splitlines()
+    assert await fetched(client, link) == ("image/jpeg", sha256(data))
+
+
+async def test_a_photo_past_the_media_limit_is_refused_in_words_not_with_413(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    big = jpeg(640, 480, size=12 * 1024 * 1024)
+    # HTTP 200 (send_phone_photo asserts it): the refusal is the bot's answer, in Chinese
+    assert await send_phone_photo(client, "sim-P1", big) == [ZH.t("media.too_large")]
+    assert not services.media.root.exists() or not any(services.media.root.rglob("*.*"))
+    # the chat shows the photo as sent (nothing of it to show) and the refusal
+    shown = await transcript(client, chat="sim-P1")
+    assert [(e["direction"], e["kind"], e["text"], e["image"]) for e in shown] == [
+        ("in", "image", "", ""),
+        ("out", "text", ZH.t("media.too_large"), ""),
+    ]
+    # nothing waits for words, and a photo within the limit is taken after it
+    assert await say(client, "sim-P1", "你好") == [ZH.t("fallback.unknown")]
+    assert await send_photo(client, "sim-P1", jpeg()) == [ZH.t("report.photo_received")]
+
+
+async def test_the_senders_own_photo_and_the_bots_show_as_images(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    data = jpeg(320, 240)
+    answer = await send_photo(client, "sim-P1", data, "g-v1-residents", mentioned=True)
+    assert answer[0].startswith(ZH.t("report.photo_received"))
+    mine = (await transcript(client, chat="g-v1-residents"))[0]
+    assert (mine["direction"], mine["sender"]) == ("in", "sim-P1")
+    assert await fetched(client, mine["image"]) == ("image/jpeg", sha256(data))
+    # a photo the bot sends (a stored one, by its name) comes with a link the page can load
+    name = f"{sha256(data)}.jpg"
+    async with services.uow() as store:
+        picture = Reply(kind=ReplyKind.IMAGE, image=name)
+        enqueue(store, Push(channel="sim", chat_id="g-v1-cadres", is_group=True, reply=picture),
+                services.clock.now(), "photo")  # fmt: skip
+    await drain(services)
+    sent = (await transcript(client, chat="g-v1-cadres"))[-1]
+    assert (sent["direction"], sent["image"]) == ("out", f"/sim/media/{name}")
+    assert await fetched(client, sent["image"]) == ("image/jpeg", sha256(data))
+
+
 async def test_bad_requests_get_400(client: Client) -> None:
     assert (await client.post("/sim/api/messages", data="not json")).status == 400
     assert (await client.post("/sim/api/messages", json={"sender": "x"})).status == 400
@@ -110,6 +192,10 @@ async def test_bad_requests_get_400(client: Client) -> None:
     assert empty.status == 400
     assert (await client.get("/sim/api/transcript", params={"after": "x"})).status == 400
     assert (await client.get("/sim/media/..%2Fsecret")).status == 404
+    # a photo is sent as a form with a file in it
+    assert (await client.post("/sim/api/photos", json={"sender": "x"})).status == 400
+    no_photo = await client.post("/sim/api/photos", data={"sender": "x", "chat": "dm"})
+    assert no_photo.status == 400
 
 
 async def test_pushes_from_the_outbox_show_up_in_the_chat(

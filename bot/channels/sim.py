@@ -6,21 +6,20 @@ transport is the JSON API under /sim/api that the page at /sim and the tests use
 
 from __future__ import annotations
 
-import itertools
 import logging
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, MultipartReader, web
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.channels.base import ChannelDeps, deliver
-from bot.media import MediaStore, image_type, serve
+from bot.channels.sim_transcript import Entry, Transcript
+from bot.media import MAX_BYTES, MediaError, MediaStore, image_type, serve
 from bot.message import InboundMessage, Kind, Location, MediaRef, Push, Reply, ReplyKind
 from bot.outbox import SendError
 from storage.models import Person
@@ -32,6 +31,9 @@ PAGE = Path(__file__).with_name("sim_page.html")
 GUESTS = ("sim-guest-1", "sim-guest-2")  # unbound accounts, to try 绑定 with
 DEADLINE = 10.0
 UPLOADS_KEPT = 200
+UPLOADS_BYTES = 256 * 1024 * 1024  # what the kept uploads may weigh together
+IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "heic": "image/heic"}
+FIELD_BYTES = 16 * 1024  # a photo form's other fields: a sender, a chat, a caption
 
 
 def sim_external_id(person: Person) -> str:
@@ -46,56 +48,23 @@ class SimSend(BaseModel):
     location: Location | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    seq: int
-    chat: str
-    direction: str  # "in" (to the bot) or "out" (from the bot)
-    sender: str
-    text: str
-    image: str
-    at: datetime
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "chat": self.chat,
-            "direction": self.direction,
-            "sender": self.sender,
-            "text": self.text,
-            "image": self.image,
-            "at": self.at.isoformat(),
-        }
-
-
-class Transcript:
-    """Every chat's recent messages, in memory: the simulator is for one demo instance."""
-
-    def __init__(self, per_chat: int = 500) -> None:
-        self._seq = itertools.count(1)
-        self._chats: dict[str, deque[Entry]] = {}
-        self._per_chat = per_chat
-
-    def add(
-        self, chat: str, direction: str, sender: str, text: str, image: str, at: datetime
-    ) -> Entry:
-        entry = Entry(next(self._seq), chat, direction, sender, text, image, at)
-        self._chats.setdefault(chat, deque(maxlen=self._per_chat)).append(entry)
-        return entry
-
-    def after(self, seq: int, chat: str | None = None) -> list[Entry]:
-        chats = [self._chats.get(chat, deque())] if chat else list(self._chats.values())
-        return sorted((e for q in chats for e in q if e.seq > seq), key=lambda e: e.seq)
-
-
 class SimChannel:
-    def __init__(self, name: str, deps: ChannelDeps, uow: UnitOfWork, media: MediaStore) -> None:
+    def __init__(
+        self,
+        name: str,
+        deps: ChannelDeps,
+        uow: UnitOfWork,
+        media: MediaStore,
+        max_bytes: int = MAX_BYTES,
+    ) -> None:
         self.name = name
         self._deps = deps
         self._uow = uow
         self._media = media
-        # what people uploaded, as a platform keeps it until the bot downloads it
-        self._uploads: OrderedDict[str, bytes] = OrderedDict()
+        self._max_bytes = max_bytes
+        # what people uploaded, as a platform keeps it until the bot downloads it; None for
+        # a photo past the media limit, of which nothing is kept
+        self._uploads: OrderedDict[str, bytes | None] = OrderedDict()
         self.transcript = Transcript()
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
@@ -177,41 +146,46 @@ class SimChannel:
         return await self._dispatch(req, kind, text=req.text, location=req.location)
 
     async def post_photo(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        upload = form.get("photo")
-        if not isinstance(upload, web.FileField):
-            raise web.HTTPBadRequest(text="a photo file is required (field 'photo')")
+        """A photo with its sender and chat, streamed: the callbacks' body limit is not the
+        photo's. One past the media limit is answered as the bot answers a platform's."""
+        fields, photo = await read_photo_form(request, self._max_bytes)
         try:
             req = SimSend(
-                sender=str(form.get("sender", "")),
-                chat=str(form.get("chat", "")),
-                mentioned=str(form.get("mentioned", "")).lower() in ("1", "true", "on"),
+                sender=fields.get("sender", ""),
+                chat=fields.get("chat", ""),
+                mentioned=fields.get("mentioned", "").lower() in ("1", "true", "on"),
             )
         except ValidationError as exc:
             raise web.HTTPBadRequest(text=f"bad request: {exc}") from exc
         upload_id = uuid.uuid4().hex
-        self._uploads[upload_id] = upload.file.read()
-        while len(self._uploads) > UPLOADS_KEPT:
-            self._uploads.popitem(last=False)
-        media = MediaRef(media_id=upload_id, url=f"/sim/uploads/{upload_id}")
-        caption = str(form.get("text", "")).strip()[:2000]  # a photo sent with its words
+        self._keep_upload(upload_id, photo)
+        url = f"/sim/uploads/{upload_id}" if photo is not None else ""
+        media = MediaRef(media_id=upload_id, url=url)
+        caption = fields.get("text", "").strip()[:2000]  # a photo sent with its words
         return await self._dispatch(req, Kind.IMAGE, media=media, text=caption)
 
+    def _keep_upload(self, upload_id: str, photo: bytes | None) -> None:
+        self._uploads[upload_id] = photo
+        weight = sum(len(p or b"") for p in self._uploads.values())
+        while len(self._uploads) > UPLOADS_KEPT or weight > UPLOADS_BYTES:
+            weight -= len(self._uploads.popitem(last=False)[1] or b"")
+
     async def download(self, media: MediaRef) -> bytes:
-        """An upload's bytes, as a platform's media download gives them: unchecked."""
-        data = self._uploads.get(media.media_id)
-        if data is None:
+        """An upload's bytes, as a platform's media download gives them: unchecked, but
+        past the media limit MediaError, as a platform's download is cut off there."""
+        if media.media_id not in self._uploads:
             raise SendError(f"no upload {media.media_id} (the simulator keeps the last few)")
+        data = self._uploads[media.media_id]
+        if data is None:
+            raise MediaError("media.too_large")
         return data
 
     async def upload_file(self, request: web.Request) -> web.Response:
         data = self._uploads.get(request.match_info["upload"])
         if data is None:
             raise web.HTTPNotFound()
-        ext = image_type(data)
-        return web.Response(
-            body=data, content_type=f"image/{ext}" if ext else "application/octet-stream"
-        )
+        mime = IMAGE_TYPES.get(image_type(data) or "", "application/octet-stream")
+        return web.Response(body=data, content_type=mime)
 
     async def _dispatch(self, req: SimSend, kind: Kind, **content: Any) -> web.Response:
         is_group = req.chat != "dm"
@@ -230,7 +204,7 @@ class SimChannel:
         )
         image = msg.media.url if msg.media else ""
         shown = msg.text or (msg.location.label if msg.location else "")
-        self.transcript.add(chat_id, "in", req.sender, shown, image, now)
+        self.transcript.add(chat_id, "in", req.sender, shown, image, now, kind.value)
         replies = await deliver(self._deps, msg, DEADLINE)
         for reply in replies:
             self.record_out(chat_id, reply)
@@ -244,18 +218,18 @@ class SimChannel:
 
     async def send(self, push: Push) -> str:
         """A push from the outbox shows up in the chat's transcript, as on a platform."""
-        reply = push.reply
-        if reply.kind is ReplyKind.LINK:  # the simulator shows a card as its text and link
-            shown, image = "\n".join(p for p in (reply.title, reply.text, reply.url) if p), ""
-        else:
-            shown, image = reply.text, reply.image
-        entry = self.transcript.add(
-            push.chat_id, "out", "bot", shown, image, self._deps.clock.now()
-        )
+        entry = self.record_out(push.chat_id, push.reply)
         return f"seq {entry.seq}"
 
-    def record_out(self, chat_id: str, reply: Reply) -> None:
-        self.transcript.add(chat_id, "out", "bot", reply.text, reply.image, self._deps.clock.now())
+    def record_out(self, chat_id: str, reply: Reply) -> Entry:
+        if reply.kind is ReplyKind.LINK:  # the simulator shows a card as its text and link
+            shown, image = "\n".join(p for p in (reply.title, reply.text, reply.url) if p), ""
+        elif reply.kind is ReplyKind.IMAGE and reply.image:  # a stored photo, by its name
+            shown, image = reply.text, f"/sim/media/{reply.image}"
+        else:
+            shown, image = reply.text, ""
+        now = self._deps.clock.now()
+        return self.transcript.add(chat_id, "out", "bot", shown, image, now, reply.kind.value)
 
     async def read_transcript(self, request: web.Request) -> web.Response:
         try:
@@ -267,6 +241,46 @@ class SimChannel:
 
     async def media_file(self, request: web.Request) -> web.StreamResponse:
         return await serve(self._media, request.match_info["name"])
+
+
+async def read_photo_form(request: web.Request, limit: int) -> tuple[dict[str, str], bytes | None]:
+    """The form's text fields and its photo, read as they stream in; None for a photo past
+    `limit` (reading stops there: the rest of the body is left to the server to discard)."""
+    try:
+        return await _read_form(await request.multipart(), limit)
+    except (ValueError, AssertionError) as exc:  # aiohttp's words for a malformed form
+        raise web.HTTPBadRequest(text=f"send a multipart form: {exc}") from exc
+
+
+async def _read_form(reader: MultipartReader, limit: int) -> tuple[dict[str, str], bytes | None]:
+    fields: dict[str, str] = {}
+    photo: bytes | None = None
+    found = False
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.name is None:
+            raise web.HTTPBadRequest(text="a flat form of named fields is expected")
+        if part.name == "photo":
+            found, photo = True, await read_part(part, limit)
+            if photo is None:
+                break
+        elif part.name in ("sender", "chat", "mentioned", "text"):
+            value = await read_part(part, FIELD_BYTES)
+            if value is None:
+                raise web.HTTPBadRequest(text=f"field {part.name!r} is too long")
+            fields[part.name] = value.decode("utf-8", errors="replace")
+    if not found:
+        raise web.HTTPBadRequest(text="a photo file is required (field 'photo')")
+    return fields, photo
+
+
+async def read_part(part: BodyPartReader, limit: int) -> bytes | None:
+    """A form part's bytes, or None as soon as they pass `limit`."""
+    data = bytearray()
+    while chunk := await part.read_chunk(64 * 1024):
+        data += chunk
+        if len(data) > limit:
+            return None
+    return bytes(data)
 
 
 async def enroll_registry(uow: UnitOfWork, channel: str, at: datetime) -> int:
