@@ -26,14 +26,22 @@ class State:
 
     name: str
     data: dict[str, Any] = field(default_factory=dict)
+    # the step takes any text as its content (a notice's title): command words do not
+    # interrupt it, unless sent alone
+    verbatim: bool = False
 
     def dumps(self) -> str:
-        return json.dumps({"name": self.name, "data": self.data}, ensure_ascii=False)
+        value = {"name": self.name, "data": self.data, "verbatim": self.verbatim}
+        return json.dumps(value, ensure_ascii=False)
 
     @classmethod
     def loads(cls, raw: str) -> State:
         value = json.loads(raw)
-        return cls(name=str(value["name"]), data=dict(value.get("data") or {}))
+        return cls(
+            name=str(value["name"]),
+            data=dict(value.get("data") or {}),
+            verbatim=bool(value.get("verbatim")),
+        )
 
 
 @dataclass(slots=True)
@@ -44,9 +52,11 @@ class Conversation:
     clear: bool = False
     sender_changed: bool = False  # the sender's binding or roles changed: drop cached lookups
     pushed: bool = False  # pushes were queued: wake the outbox worker
+    # what the handler told the very group it was asked in: that is its answer there
+    said_here: list[Reply] = field(default_factory=list)
 
-    def set(self, name: str, **data: Any) -> None:
-        self.new_state, self.clear = State(name, data), False
+    def set(self, name: str, *, verbatim: bool = False, **data: Any) -> None:
+        self.new_state, self.clear = State(name, data, verbatim), False
 
     def end(self) -> None:
         self.new_state, self.clear = None, True

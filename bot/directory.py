@@ -65,6 +65,7 @@ class Sender:
 
     person: PersonInfo | None
     assignments: tuple[AssignmentInfo, ...] = ()
+    cares_as: tuple[str, ...] = ()  # caretaker, family: how they look after an elder
 
     def dumps(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -77,7 +78,7 @@ class Sender:
             AssignmentInfo(Role(a["role"]), a["org_unit_id"], tuple(a["categories"]))
             for a in data["assignments"]
         )
-        return cls(person, assignments)
+        return cls(person, assignments, tuple(data.get("cares_as", ())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,7 @@ class Directory:
     async def _load_sender(self, key: str, channel: str, external_id: str) -> Sender:
         async with self._uow() as store:
             rows = await store.identities.person_with_roles(channel, external_id)
+            cares_as = await store.elders.relations_of(rows[0].id) if rows else ()
         found = Sender(
             PersonInfo.of(rows[0]) if rows else None,
             tuple(
@@ -165,6 +167,7 @@ class Directory:
                 for r in rows
                 if r.role is not None
             ),
+            tuple(sorted(r.value for r in cares_as)),
         )
         await self._kv.set(key, found.dumps(), self._ttl)
         return found

@@ -22,13 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from bot.clock import Clock
 from bot.config import BotSettings
 from bot.context import Context, Conversation, State
-from bot.directory import Directory
+from bot.directory import Directory, Sender
 from bot.i18n import Translations
 from bot.media import Links, Photos
 from bot.message import InboundMessage, Push, Reply
 from bot.metrics import Metrics
 from bot.outbox import enqueue
-from bot.router import HandlerResult, Router
+from bot.router import CANCEL_WORDS, HandlerResult, Router
 from bot.store import KeyValue
 from storage.logwriter import InboundLogWriter
 from storage.models import InboundResult, Role
@@ -173,16 +173,18 @@ class Dispatcher:
                 for observer in self._router.observers():
                     answer = await observer(msg, ctx)
                     observed += (answer,) if answer is not None else ()
-                match = self._router.resolve(msg, ctx)
+                match = self._router.resolve(msg, ctx, answered=bool(observed))
                 replies: tuple[Reply, ...] = ()
                 if match is not None:
                     handler_name = match.spec.name
                     if match.permitted:
                         result = await match.spec.func(msg, replace(ctx, args=match.args))
                         replies = _as_tuple(result)
+                        if conversation.said_here:  # one message in the group, not two
+                            replies = (_joined(conversation.said_here),)
                     else:
                         replies = (self._refusal(ctx),)
-                replies = observed + replies
+                replies = observed + self._with_way_out(msg, ctx, replies)
                 addressed = match is not None or msg.addressed or bool(observed)
                 outcome = InboundResult.HANDLED if addressed else InboundResult.IGNORED
                 row = self._row(msg, ctx, handler_name, outcome, replies)
@@ -233,11 +235,7 @@ class Dispatcher:
         database work here, so a handler that needs none costs no transaction."""
         sender = await self.directory.sender(msg.channel, msg.sender_id)
         person = sender.person
-        roles = (
-            frozenset({Role.GUEST})
-            if person is None
-            else frozenset({Role.VILLAGER, *(a.role for a in sender.assignments)})
-        )
+        roles = frozenset({Role.GUEST}) if person is None else _roles(sender)
         chat = await self.directory.chat(msg.channel, msg.chat_id) if msg.is_group else None
         raw_state = await self._kv.get(self._state_key(msg))
         return Context(
@@ -258,6 +256,22 @@ class Dispatcher:
             photos=self._photos,
             translations=self._translations,
         )
+
+    def _with_way_out(
+        self, msg: InboundMessage, ctx: Context, replies: tuple[Reply, ...]
+    ) -> tuple[Reply, ...]:
+        """The first prompt of a flow in a group says how to leave it: from now on the
+        sender's words in the group are taken for the flow without an @mention."""
+        started = ctx.conversation.new_state
+        if not msg.is_group or started is None or not replies:
+            return replies
+        if ctx.state is not None and ctx.state.name == started.name:
+            return replies  # a later step of the same flow
+        last = replies[-1]
+        if not self._router.cancellable(started.name) or any(w in last.text for w in CANCEL_WORDS):
+            return replies
+        hint = ctx.t("flow.way_out")
+        return (*replies[:-1], last.model_copy(update={"text": f"{last.text}\n{hint}"}))
 
     def _refusal(self, ctx: Context) -> Reply:
         key = "refusal.bind_first" if Role.GUEST in ctx.roles else "refusal.not_permitted"
@@ -315,6 +329,24 @@ class Dispatcher:
             )
         elif conversation.clear:
             await self._kv.delete(self._state_key(msg))
+
+
+def _roles(sender: Sender) -> frozenset[Role]:
+    """A bound person's roles: villager, those assigned, and those the elder-care lists give
+    (an elder; a caretaker or family of one)."""
+    assert sender.person is not None
+    derived = {Role.ELDER} if sender.person.is_elder else set()
+    derived |= {Role(r) for r in sender.cares_as}
+    return frozenset({Role.VILLAGER, *derived, *(a.role for a in sender.assignments)})
+
+
+def _joined(replies: Sequence[Reply]) -> Reply:
+    if len(replies) == 1:
+        return replies[0]
+    mentions = tuple(dict.fromkeys(m for r in replies for m in r.mentions))
+    return replies[0].model_copy(
+        update={"text": "\n\n".join(r.text for r in replies), "mentions": mentions}
+    )
 
 
 def _ids(msg: InboundMessage) -> tuple[str, str]:

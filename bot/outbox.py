@@ -36,6 +36,9 @@ from storage.repos import Store, UnitOfWork
 log = logging.getLogger(__name__)
 
 ALERT = "alert.dead_letter"  # the purpose of the admins' alerts (never alerted about)
+# The purpose of pushes that must never wait (an elder's SOS, an elder gone quiet): never
+# held by quiet hours, and ahead of everything else due for the same person or group.
+URGENT = "alert"
 DIGEST_MAX_CHARS = 3500  # DingTalk markdown is cut near 5,000 characters, WeCom's at 4 KiB
 
 
@@ -78,7 +81,7 @@ def enqueue(
     not_before: datetime | None = None,
 ) -> OutboxMessage:
     """Add a push to the store's transaction: it is sent only if that commits (and not
-    before `not_before`, when given)."""
+    before `not_before`, when given). An URGENT push overtakes its target's queue."""
     return store.outbox.add(
         channel=push.channel,
         target=push.chat_id,
@@ -87,6 +90,7 @@ def enqueue(
         at=at,
         purpose=purpose,
         not_before=not_before,
+        urgent=purpose == URGENT,
     )
 
 
@@ -354,6 +358,8 @@ class OutboxWorker:
                     break
             parts = [Reply.model_validate(r.reply) for r in (head, *texts)]
             title = self._translations.for_locale(None).t("outbox.digest", count=len(parts))
+            # Markdown, which each sender draws for its platform (bot/channels/render.py);
+            # the parts' photos stay as the links in their texts: one digest, one message.
             merged = Reply(
                 kind=ReplyKind.MARKDOWN,
                 text="\n\n---\n\n".join([f"**{title}**", *(p.text for p in parts)]),

@@ -62,7 +62,9 @@ class KindIs:
 
 @dataclass(frozen=True, slots=True)
 class InState:
-    """Matches while the sender's conversation is in the named state."""
+    """Matches while the sender's conversation (in this chat) is in the named state. A
+    handler with it is a step of a flow: it hears the sender's next messages in a group
+    without an @mention."""
 
     name: str
 
@@ -89,6 +91,9 @@ class MenuEntry:
     roles: frozenset[Role] | None
     order: int
 
+    def shown_to(self, roles: Collection[Role]) -> bool:
+        return self.roles is None or not self.roles.isdisjoint(roles)
+
 
 @dataclass(frozen=True, slots=True)
 class HandlerSpec:
@@ -98,6 +103,12 @@ class HandlerSpec:
     filters: tuple[Filter, ...]
     roles: frozenset[Role] | None  # None: anyone, guests included
     menu: MenuEntry | None
+    fallback: bool = False  # answers only what nothing else answered
+
+    @property
+    def step(self) -> bool:
+        """A step of a flow (an InState filter)."""
+        return any(isinstance(f, InState) for f in self.filters)
 
     def allows(self, roles: Collection[Role]) -> bool:
         return self.roles is None or not self.roles.isdisjoint(roles)
@@ -137,13 +148,19 @@ class Router:
         roles: Collection[Role] | None = None,
         menu: str | None = None,
         menu_order: int = 100,
+        menu_roles: Collection[Role] | None = None,
+        fallback: bool = False,
     ) -> Callable[[Handler], Handler]:
-        """Register a handler. `menu` is the catalog key of its line in the help menu."""
+        """Register a handler. `menu` is the catalog key of its line in the help menu, shown
+        to `menu_roles` (default: the roles that may use it) when only some of those who may
+        use it have a use for it (平安 is for elders); a `fallback` answers only a message
+        nothing else (an observer included) answered."""
         commands = [f for f in filters if isinstance(f, Command)]
         if len(commands) > 1:
             raise ValueError("a handler takes at most one Command filter")
         others = tuple(f for f in filters if not isinstance(f, Command))
         role_set = frozenset(roles) if roles is not None else None
+        shown = frozenset(menu_roles) if menu_roles is not None else role_set
 
         def register(func: Handler) -> Handler:
             self._handlers.append(
@@ -153,7 +170,8 @@ class Router:
                     command=commands[0] if commands else None,
                     filters=others,
                     roles=role_set,
-                    menu=MenuEntry(menu, role_set, menu_order) if menu else None,
+                    menu=MenuEntry(menu, shown, menu_order) if menu else None,
+                    fallback=fallback,
                 )
             )
             return func
@@ -171,21 +189,37 @@ class Router:
         for child in self._children:
             yield from child.handlers()
 
-    def resolve(self, msg: InboundMessage, ctx: Context) -> Match | None:
-        """The first handler whose filters pass; a group message not addressed to the bot
-        only reaches handlers with a command word."""
+    def resolve(
+        self, msg: InboundMessage, ctx: Context, *, answered: bool = False
+    ) -> Match | None:
+        """The handler for the message, or None.
+
+        A flow's own words (its 取消) come first, then command words, then free text, each
+        in priority order: so 我的信息 typed in the middle of 绑定 is answered as itself. A
+        step that takes any text as its content (State.verbatim: a notice's title) keeps
+        it, unless the message is a command word alone. In a group, free text reaches only
+        the steps of the sender's own flow in that chat, unless the bot is @mentioned.
+        A command word that was refused is not then taken for free text; a fallback stays
+        quiet when an observer has `answered`."""
+        verbatim = ctx.state is not None and ctx.state.verbatim
+        own = [s for s in self.handlers() if s.command is not None and s.step]
+        commands = [s for s in self.handlers() if s.command is not None and not s.step]
+        free = [s for s in self.handlers() if s.command is None]
+        if verbatim:  # command words alone first, then the step
+            order = own + commands + [s for s in free if s.step] + [s for s in free if not s.step]
+        else:
+            order = own + commands + free
         refused: Match | None = None
-        for spec in self.handlers():
+        for spec in order:
             args = ""
             if spec.command is not None:
                 if msg.kind is not Kind.TEXT and msg.kind is not Kind.VOICE:
                     continue
                 found = spec.command.args(msg.text)
-                if found is None:
+                if found is None or (verbatim and found and not spec.step):
                     continue
                 args = found
-            elif not msg.addressed or refused is not None:
-                # a command word that was refused is not then taken for free text
+            elif not self._hears(spec, msg, answered, refused is not None):
                 continue
             if not all(f(msg, ctx) for f in spec.filters):
                 continue
@@ -193,6 +227,22 @@ class Router:
                 return Match(spec, args, permitted=True)
             refused = refused or Match(spec, args, permitted=False)
         return refused
+
+    @staticmethod
+    def _hears(spec: HandlerSpec, msg: InboundMessage, answered: bool, refused: bool) -> bool:
+        """Whether a handler of free text may take this message at all."""
+        if refused or (spec.fallback and answered):
+            return False
+        return msg.addressed or spec.step
+
+    def cancellable(self, state: str) -> bool:
+        """Whether 取消 ends this state (its flow has a cancel handler)."""
+        return any(
+            spec.command is not None
+            and set(spec.command.words) & set(CANCEL_WORDS)
+            and InState(state) in spec.filters
+            for spec in self.handlers()
+        )
 
     def menu_for(self, roles: Collection[Role]) -> list[MenuEntry]:
         """The lines of the menu these roles may use; of two handlers of one command word
@@ -205,7 +255,7 @@ class Router:
             words = (
                 set(spec.command.words) if spec.command is not None and not spec.filters else set()
             )
-            if spec.menu is not None and not words & taken:
+            if spec.menu is not None and spec.menu.shown_to(roles) and not words & taken:
                 entries.append(spec.menu)
             taken |= words
         return sorted(entries, key=lambda e: e.order)

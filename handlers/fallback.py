@@ -9,13 +9,13 @@ from bot.router import KindIs, Router
 router = Router(name="fallback")
 
 
-@router.message(KindIs(Kind.TEXT, Kind.VOICE))
+@router.message(KindIs(Kind.TEXT, Kind.VOICE), fallback=True)
 async def not_understood(msg: InboundMessage, ctx: Context) -> Reply | None:
     if not msg.text.strip():
         return ctx.reply("fallback.empty_voice") if msg.kind is Kind.VOICE else None
     return ctx.reply("fallback.unknown")
 
 
-@router.message(KindIs(Kind.IMAGE, Kind.LOCATION))
+@router.message(KindIs(Kind.IMAGE, Kind.LOCATION), fallback=True)
 async def not_yet(msg: InboundMessage, ctx: Context) -> Reply:
     return ctx.reply("fallback.unsupported")

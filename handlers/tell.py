@@ -34,10 +34,15 @@ class Tell:
     store: Store
     words: Words
     push: PushFn
+    # The group chat a command was sent in, and how to answer there: what that group would
+    # be told of the command is its answer, so the group reads one message, not two.
+    here: int | None = None
+    answer: Callable[[Reply], None] | None = None
 
     @classmethod
     def of(cls, ctx: Context) -> Self:
-        return cls(ctx.store, ctx.t_for, ctx.push)
+        here = ctx.chat.id if ctx.chat is not None else None
+        return cls(ctx.store, ctx.t_for, ctx.push, here, ctx.conversation.said_here.append)
 
     def text(self, locale: str | None, key: str, **values: Any) -> str:
         shown = {
@@ -54,11 +59,13 @@ class Tell:
         mention: Sequence[int] = (),
         chats: Collection[ChatPurpose] = (ChatPurpose.CADRES,),
         markdown: bool = False,
+        image: str = "",
         **values: Any,
     ) -> int:
         """The unit's group chats of those kinds (its cadre groups unless told), in the
         deployment's language, @mentioning the people `mention` where they are bound on the
-        group's platform; as markdown (a table) if asked. Returns how many groups were told."""
+        group's platform; as markdown (a table) if asked; with a photo (`image`, a stored
+        media name) for the channels that show one. Returns how many groups were told."""
         text = self.text(None, key, **values)
         told = 0
         for chat_kind in chats:
@@ -69,12 +76,15 @@ class Tell:
                     if identity is not None:
                         mentions.append(identity.external_id)
                 kind = ReplyKind.MARKDOWN if markdown else ReplyKind.TEXT
-                reply = Reply(kind=kind, text=text, mentions=tuple(mentions))
+                reply = Reply(kind=kind, text=text, image=image, mentions=tuple(mentions))
+                told += 1
+                if group.id == self.here and self.answer is not None:
+                    self.answer(reply)
+                    continue
                 push = Push(
                     channel=group.channel, chat_id=group.external_id, is_group=True, reply=reply
                 )
                 self.push(push, purpose)
-                told += 1
         if not told:
             log.warning("unit %d has no %s group for %s", unit_id, "/".join(chats), key)
         return told
@@ -96,6 +106,9 @@ class Tell:
         groups = await self.store.chats.of_units(unit_ids, chats)
         for group in groups:
             reply = Reply.of_text(text)
+            if group.id == self.here and self.answer is not None:
+                self.answer(reply)
+                continue
             self.push(
                 Push(channel=group.channel, chat_id=group.external_id, is_group=True, reply=reply),
                 purpose,
@@ -117,9 +130,12 @@ class Tell:
 
 
 def span(tell: Tell, delta: timedelta) -> str:
-    """A stretch of time as people say it: "5小时", "2天", "2天3小时" (at least an hour)."""
-    hours = max(1, int(delta.total_seconds() // 3600))
-    days, hours = divmod(hours, 24)
+    """A stretch of time as people say it, no longer than it was: "11分钟" under an hour,
+    "5小时" under a day, then "2天", "2天3小时" (at least a minute)."""
+    minutes = max(1, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return tell.text(None, "time.minutes", minutes=minutes)
+    days, hours = divmod(minutes // 60, 24)
     if not days:
         return tell.text(None, "time.hours", hours=hours)
     if not hours:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Settings
 from bot.i18n import Translations
 from bot.message import Push
-from bot.outbox import enqueue
+from bot.outbox import URGENT, enqueue
 from handlers.tell import Tell
 from storage.repos import Store, UnitOfWork
 
@@ -49,7 +49,7 @@ class JobContext:
 
         def push(message: Push, purpose: str) -> None:
             # villagers and elders are not woken for what can wait; alerts never wait
-            deferrable = purpose == "checkin" or (not message.is_group and purpose != "alert")
+            deferrable = purpose == "checkin" or (not message.is_group and purpose != URGENT)
             later = quiet_until(self.now, self.settings) if deferrable else None
             enqueue(store, message, self.now, purpose, later or self.send_from)
 

@@ -8,10 +8,12 @@ from typing import Any
 
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
 
 from bot.app import Services
 from bot.channels.sim import enroll_registry
 from bot.clock import FixedClock
+from storage.models import OutboxMessage, OutboxStatus
 from tests.factories import png
 
 
@@ -67,18 +69,26 @@ async def send_location(
 
 
 async def drain(services: Services, within: float = 5.0) -> None:
-    """Run outbox passes until nothing is pending (a pass sends each chat its oldest push;
-    the app's own worker may hold some rows for a moment, so wait for those too)."""
+    """Run outbox passes until nothing due is pending (a pass sends each chat the head of its
+    queue; the app's own worker may hold some rows for a moment, so wait for those too).
+    What is held for later (quiet hours) stays queued."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while loop.time() < deadline:
         await services.outbox.run_once()
         async with services.uow() as store:
-            pending, _ = await store.outbox.depth()
-        if not pending:
+            due = await store.session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.not_before <= services.clock.now(),
+                )
+            )
+        if not due:
             return
         await asyncio.sleep(0.02)
-    raise AssertionError(f"{pending} pushes still pending after {within} s")
+    raise AssertionError(f"{due} due pushes still pending after {within} s")
 
 
 async def pushed(client: TestClient[Any, Any], services: Services, chat: str) -> list[str]:
@@ -117,8 +127,8 @@ class Timeline:
         self.replies.setdefault(chat, []).extend(replies)
         return replies
 
-    async def photo(self, who: str, chat: str) -> list[str]:
-        replies = await send_photo(self.client, who, png(), chat, mentioned=True)
+    async def photo(self, who: str, chat: str, *, mentioned: bool = True) -> list[str]:
+        replies = await send_photo(self.client, who, png(), chat, mentioned=mentioned)
         self.replies.setdefault(chat, []).extend(replies)
         return replies
 

@@ -18,7 +18,7 @@ from bot.clock import FixedClock
 from bot.config import DingTalkChannelSettings, OutboxSettings, Settings
 from bot.media import MediaError
 from bot.message import MediaRef, Push, Reply
-from bot.outbox import SendError, enqueue
+from bot.outbox import URGENT, SendError, enqueue
 from storage.importer import import_registry, read_registry
 from storage.models import (
     ChatPurpose,
@@ -400,3 +400,18 @@ async def test_without_a_session_or_a_custom_robot_the_app_robots_api_is_used(
     assert by_target["user404"].status is OutboxStatus.DEAD
     assert "resource.not.found" in by_target["user404"].last_error
     assert fake.token_fetches == 1
+
+
+async def test_an_urgent_alert_overtakes_what_waits_for_a_throttled_robot(
+    stack: Services, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    """Five notices wait their turn at a robot's 3-second spacing; an SOS queued after them
+    is the next message the group gets."""
+    (robot,) = await add_groups(stack, fake, 1)
+    await push(stack, {"cid0": [f"通知{k}" for k in range(5)]})
+    await stack.outbox.run_once()  # the first notice goes; the robot must wait 3 s
+    async with stack.uow() as store:
+        sos = Push(channel="ding", chat_id="cid0", is_group=True, reply=Reply.of_text("紧急求助"))
+        enqueue(store, sos, clock.now(), URGENT)
+    await drain(stack, clock, step=3.0, passes=10)
+    assert robot.texts() == ["通知0", "紧急求助", "通知1", "通知2", "通知3", "通知4"]

@@ -9,51 +9,14 @@ everyone it reached ("老人已报平安"); an SOS closes only with a visit (已
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
-
 from bot.context import Context
 from bot.message import InboundMessage, Reply
 from bot.router import Command, Router
-from handlers.tell import Tell, span
-from storage.models import (
-    CADRE_ROLES,
-    AlertKind,
-    ContactRelation,
-    ElderAlert,
-    ElderCare,
-    Person,
-    Role,
-    RoleAssignment,
-)
+from handlers.elders.alerts import Care, Reached, climb, heard_from, raise_quiet, sos
+from storage.models import CADRE_ROLES, Person, Role
 
-log = logging.getLogger(__name__)
 router = Router(name="elders")
-
-
-@dataclass(frozen=True, slots=True)
-class Care:
-    """What the alerts need besides the transaction: the local time zone and the wait
-    before an alert climbs a step."""
-
-    tell: Tell
-    zone: ZoneInfo
-    ack: timedelta
-
-    @classmethod
-    def of(cls, ctx: Context) -> Care:
-        return cls(
-            Tell.of(ctx),
-            ZoneInfo(ctx.settings.timezone),
-            timedelta(hours=ctx.settings.elder_ack_hours),
-        )
-
-    def at(self, when: datetime) -> str:
-        return when.astimezone(self.zone).strftime("%m-%d %H:%M")
+__all__ = ["Care", "climb", "raise_quiet", "router"]
 
 
 # --- what people send ------------------------------------------------------------------------
@@ -69,14 +32,40 @@ async def watch(msg: InboundMessage, ctx: Context) -> Reply | None:
     care = Care.of(ctx)
     now = ctx.clock.now()
     if any(word in msg.text for word in ctx.settings.elder_sos_words):
-        await sos(care, person.id, msg.text.strip(), now)
-        return ctx.reply("elder.sos_reply")
+        reached = await sos(care, person.id, msg.text.strip(), now)
+        return _sos_answer(ctx, reached)
     await heard_from(care, person.id, now, by=None, note="")
     return None
 
 
+def _sos_answer(ctx: Context, reached: Reached) -> Reply:
+    """Help is coming, saying only who was really told; nobody at all: call 120 now."""
+    parts = [
+        ctx.t(key)
+        for key, told in (
+            ("elder.reached_caretakers", reached.caretakers),
+            ("elder.reached_cadres", reached.cadres),
+            ("elder.reached_township", reached.township),
+            ("elder.reached_family", reached.family),
+        )
+        if told
+    ]
+    if not parts:
+        return ctx.reply("elder.sos_reply_nobody")
+    who = (
+        parts[0]
+        if len(parts) == 1
+        else ctx.t("list.and", rest=ctx.t("list.sep").join(parts[:-1]), last=parts[-1])
+    )
+    return ctx.reply("elder.sos_reply", who=who)
+
+
 @router.message(
-    Command("平安", "签到", "check in"), roles={Role.VILLAGER}, menu="menu.checkin", menu_order=60
+    Command("平安", "签到", "check in"),
+    roles={Role.VILLAGER},
+    menu="menu.checkin",
+    menu_order=60,
+    menu_roles={Role.ELDER},
 )
 async def check_in(msg: InboundMessage, ctx: Context) -> Reply:
     """An elder's 平安 (the activity itself was noted by `watch`)."""
@@ -85,7 +74,11 @@ async def check_in(msg: InboundMessage, ctx: Context) -> Reply:
 
 
 @router.message(
-    Command("已上门", "visited"), roles={Role.VILLAGER}, menu="menu.visit", menu_order=61
+    Command("已上门", "visited"),
+    roles={Role.VILLAGER},
+    menu="menu.visit",
+    menu_order=61,
+    menu_roles={Role.CARETAKER, Role.FAMILY, *CADRE_ROLES},
 )
 async def visited(msg: InboundMessage, ctx: Context) -> Reply:
     """已上门 12 身体很好 (an alert's number) or 已上门 孙大爷 平安 (an elder's name), by a
@@ -132,174 +125,3 @@ async def _may_visit(ctx: Context, elder: Person) -> bool:
         unit = await ctx.store.org.get(unit_id)
         unit_id = unit.parent_id if unit is not None else None
     return False
-
-
-# --- the alerts ------------------------------------------------------------------------------
-
-
-async def heard_from(
-    care: Care, elder_id: int, now: datetime, *, by: Person | None, note: str
-) -> ElderAlert | None:
-    """The elder is well as of `now`: by their own word (`by` None) or a visit. Closes the
-    open alert (an SOS only by a visit) and tells everyone it reached; returns it."""
-    store = care.tell.store
-    watch = await store.elders.care(elder_id, lock=True)
-    alert = await store.elders.open_alert(elder_id)
-    closed = None
-    if alert is not None and (by is not None or alert.kind is AlertKind.INACTIVE):
-        alert.closed_at, alert.closed_by, alert.next_at = now, by.id if by else None, None
-        alert.note = note[:200]
-        closed, alert = alert, None
-        elder = await store.people.get(elder_id)
-        assert elder is not None
-        how = (
-            care.tell.text(None, "elder.how_self")
-            if by is None
-            else care.tell.text(None, "elder.how_visit", who=by.name, note=closed.note)
-        )
-        values = {"number": closed.id, "name": elder.name, "how": how}
-        await _village_groups(care, elder, "elder.safe_group", (), **values)
-        if closed.kind is AlertKind.SOS or closed.step >= 2:
-            await _township_groups(care, elder, "elder.safe_group", **values)
-        await _family(care, elder, "elder.safe_family", **values)
-    if watch is not None:
-        watch.last_active_at = now
-        # watched again from now; not while an SOS waits for its visit
-        watch.watch_at = None if alert is not None else now + timedelta(hours=watch.inactive_hours)
-    return closed
-
-
-async def sos(care: Care, elder_id: int, text: str, now: datetime) -> ElderAlert:
-    """An elder called for help: everyone on the ladder at once (caretakers and the village
-    secretary @mentioned in the village cadre group, the township group, the family)."""
-    store = care.tell.store
-    elder = await store.people.get(elder_id)
-    assert elder is not None
-    alert = await store.elders.open_alert(elder_id)
-    if alert is None:
-        alert = await store.elders.add_alert(
-            ElderAlert(
-                elder_id=elder_id,
-                kind=AlertKind.SOS,
-                opened_at=now,
-                last_active_at=now,
-                step=2,
-                next_at=None,
-                note="",
-            )
-        )
-    alert.kind, alert.step, alert.next_at = AlertKind.SOS, 2, None
-    watch = await store.elders.care(elder_id, lock=True)
-    if watch is not None:
-        watch.last_active_at, watch.watch_at = now, None
-    mention = [p.id for p in await _caretakers(care, elder)] + await _secretaries(care, elder)
-    values = {"number": alert.id, "name": elder.name, "text": text[:100]}
-    values["village"] = await _village_name(care, elder)
-    await _village_groups(care, elder, "elder.sos_group", mention, **values)
-    await _township_groups(care, elder, "elder.sos_group", **values)
-    await _family(care, elder, "elder.sos_family", **values)
-    log.warning("SOS from elder %d: alert %d", elder_id, alert.id)
-    return alert
-
-
-async def raise_quiet(care: Care, watch: ElderCare, now: datetime) -> ElderAlert | None:
-    """The elder has been quiet past their threshold: an alert to the caretakers
-    (@mentioned in the village cadre group) and the family (1:1)."""
-    store = care.tell.store
-    watch.watch_at = None  # until the alert closes
-    elder = await store.people.get(watch.person_id)
-    if elder is None or not elder.is_elder:
-        return None
-    alert = await store.elders.add_alert(
-        ElderAlert(
-            elder_id=elder.id,
-            kind=AlertKind.INACTIVE,
-            opened_at=now,
-            last_active_at=watch.last_active_at,
-            step=0,
-            next_at=now + care.ack,
-            note="",
-        )
-    )
-    values = await _alert_values(care, alert, elder, now)
-    caretakers = [p.id for p in await _caretakers(care, elder)]
-    await _village_groups(care, elder, "elder.alert_caretakers", caretakers, **values)
-    await _family(care, elder, "elder.alert_family", **values)
-    return alert
-
-
-async def climb(care: Care, alert: ElderAlert, now: datetime) -> None:
-    """Nobody visited within the wait: the next step of the ladder (the village secretary,
-    then the township group); then the ladder is done."""
-    store = care.tell.store
-    elder = await store.people.get(alert.elder_id)
-    assert elder is not None
-    values = await _alert_values(care, alert, elder, now)
-    values["waited"] = span(care.tell, now - alert.opened_at)
-    if alert.step == 0:
-        secretaries = await _secretaries(care, elder)
-        await _village_groups(care, elder, "elder.alert_secretary", secretaries, **values)
-        alert.step, alert.next_at = 1, now + care.ack
-    else:
-        await _township_groups(care, elder, "elder.alert_township", **values)
-        alert.step, alert.next_at = 2, None
-
-
-async def _alert_values(
-    care: Care, alert: ElderAlert, elder: Person, now: datetime
-) -> dict[str, object]:
-    return {
-        "number": alert.id,
-        "name": elder.name,
-        "village": await _village_name(care, elder),
-        "quiet": span(care.tell, now - alert.last_active_at),
-        "last": care.at(alert.last_active_at),
-    }
-
-
-# --- who hears it ----------------------------------------------------------------------------
-
-
-async def _village_name(care: Care, elder: Person) -> str:
-    unit = await care.tell.store.org.get(elder.village_id) if elder.village_id else None
-    return unit.name if unit is not None else ""
-
-
-async def _caretakers(care: Care, elder: Person) -> list[Person]:
-    contacts = await care.tell.store.elders.contacts(elder.id)
-    return [p for p, relation in contacts if relation is ContactRelation.CARETAKER]
-
-
-async def _secretaries(care: Care, elder: Person) -> list[int]:
-    if elder.village_id is None:
-        return []
-    cadres: Sequence[tuple[Person, RoleAssignment]] = await care.tell.store.reports.cadres(
-        [elder.village_id]
-    )
-    return [p.id for p, a in cadres if a.role is Role.VILLAGE_SECRETARY]
-
-
-async def _village_groups(
-    care: Care, elder: Person, key: str, mention: Sequence[int], **values: object
-) -> None:
-    if elder.village_id is not None:
-        await _groups(care, elder.village_id, key, mention, **values)
-
-
-async def _township_groups(care: Care, elder: Person, key: str, **values: object) -> None:
-    village = await care.tell.store.org.get(elder.village_id) if elder.village_id else None
-    if village is not None and village.parent_id is not None:
-        await _groups(care, village.parent_id, key, (), **values)
-
-
-async def _groups(
-    care: Care, unit_id: int, key: str, mention: Sequence[int], **values: Any
-) -> None:
-    await care.tell.groups(unit_id, key, purpose="alert", mention=mention, **values)
-
-
-async def _family(care: Care, elder: Person, key: str, **values: object) -> None:
-    contacts = await care.tell.store.elders.contacts(elder.id)
-    for person, relation in contacts:
-        if relation is ContactRelation.FAMILY:
-            await care.tell.person(person, key, "alert", **values)

@@ -90,7 +90,7 @@ async def _start(ctx: Context, kind: NoticeKind) -> Reply:
     assert unit is not None
     if kind is NoticeKind.TASK and unit.level is Level.VILLAGE:
         return ctx.reply("notice.task_not_from_village")
-    ctx.conversation.set(DRAFT, kind=kind.value, unit=unit_id, step="title")
+    ctx.conversation.set(DRAFT, verbatim=True, kind=kind.value, unit=unit_id, step="title")
     return ctx.reply("notice.guide.title", what=ctx.t(f"notice.kind.{kind}"), unit=unit.name)
 
 
@@ -172,7 +172,8 @@ def _due(data: dict[str, Any], now: datetime) -> datetime:
 
 def _next(ctx: Context, data: dict[str, Any], step: str) -> Reply:
     data["step"] = step
-    ctx.conversation.set(DRAFT, **data)
+    # a title or a text may start with any word (通知…, 完成…): it is the content
+    ctx.conversation.set(DRAFT, verbatim=step in ("title", "body"), **data)
     return _ask(ctx, data, step)
 
 

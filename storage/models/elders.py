@@ -22,6 +22,9 @@ class ElderCare(Base):
     inactive_hours: Mapped[int] = mapped_column(default=24)  # quiet this long: an alert
     checkin_in_group: Mapped[bool] = mapped_column(default=False)  # prompt in the group
     last_active_at: Mapped[datetime] = mapped_column(index=True)
+    # their own word or a visit; None: nothing since the registry listed them (the watch
+    # then counts from the import)
+    heard_at: Mapped[datetime | None]
     prompted_at: Mapped[datetime | None]  # the last daily check-in prompt
     # when the sweep looks again: last activity + inactive_hours; None while an alert is open
     watch_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, IntPk, enum_column
@@ -34,6 +34,8 @@ class OutboxMessage(Base):
     is_group: Mapped[bool]
     reply: Mapped[dict[str, Any]] = mapped_column(JSON)  # a Reply, as JSON
     purpose: Mapped[str] = mapped_column(String(32), default="")  # notice, reminder, alert…
+    # goes ahead of everything else due for its target (an elder's SOS or quiet alert)
+    urgent: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[OutboxStatus] = mapped_column(
         enum_column(OutboxStatus, 16), default=OutboxStatus.PENDING
     )

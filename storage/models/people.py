@@ -15,6 +15,10 @@ from storage.models.org import Level
 class Role(StrEnum):
     GUEST = "guest"  # derived, never assigned: a sender not bound to the registry
     VILLAGER = "villager"  # derived for every bound person
+    # derived from the elder-care lists: an elder living alone, and those who look after one
+    ELDER = "elder"
+    CARETAKER = "caretaker"
+    FAMILY = "family"
 
     GRID_WORKER = "grid_worker"
     VILLAGE_SECRETARY = "village_secretary"

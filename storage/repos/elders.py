@@ -124,6 +124,11 @@ class ElderRepo:
         )
         return [(p, r) for p, r in (await self._s.execute(stmt)).tuples()]
 
+    async def relations_of(self, person_id: int) -> set[ContactRelation]:
+        """How this person looks after elders (caretaker, family), if they do."""
+        stmt = select(ElderContact.relation).where(ElderContact.contact_id == person_id)
+        return set((await self._s.scalars(stmt.distinct())).all())
+
     async def elders_named(self, name: str) -> Sequence[Person]:
         stmt = select(Person).where(Person.name == name, Person.is_elder.is_(True))
         return (await self._s.scalars(stmt.order_by(Person.id))).all()

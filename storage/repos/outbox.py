@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -29,6 +29,7 @@ class OutboxRepo:
         at: datetime,
         purpose: str = "",
         not_before: datetime | None = None,
+        urgent: bool = False,
     ) -> OutboxMessage:
         row = OutboxMessage(
             channel=channel,
@@ -36,6 +37,7 @@ class OutboxRepo:
             is_group=is_group,
             reply=reply,
             purpose=purpose,
+            urgent=urgent,
             status=PENDING,
             attempts=0,
             not_before=not_before or at,
@@ -50,10 +52,12 @@ class OutboxRepo:
     async def claim(
         self, *, now: datetime, until: datetime, token: str, limit: int
     ) -> Sequence[OutboxMessage]:
-        """Claim up to `limit` due rows, each the oldest pending row of its target, so that a
-        target's messages go out in order and never two at once. Rows other workers hold
-        are skipped, not waited for (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one
-        writer, which serialises claims by itself)."""
+        """Claim up to `limit` due rows, each the head of its target's due queue: its oldest
+        urgent row, else its oldest row. So a target's messages go out in order and never two
+        at once, an urgent alert overtakes whatever waits for the same person, and a row not
+        yet due (news held by quiet hours, a retry backing off) holds nothing back. Rows
+        other workers hold are skipped, not waited for (FOR UPDATE SKIP LOCKED on PostgreSQL;
+        SQLite has one writer, which serialises claims by itself)."""
         earlier = aliased(OutboxMessage)
         ahead = (
             select(earlier.id)
@@ -61,7 +65,12 @@ class OutboxRepo:
                 earlier.channel == OutboxMessage.channel,
                 earlier.target == OutboxMessage.target,
                 earlier.status == PENDING,
-                earlier.id < OutboxMessage.id,
+                earlier.not_before <= now,
+                earlier.id != OutboxMessage.id,
+                or_(
+                    and_(earlier.urgent, ~OutboxMessage.urgent),
+                    and_(earlier.urgent == OutboxMessage.urgent, earlier.id < OutboxMessage.id),
+                ),
             )
             .exists()
         )
@@ -73,7 +82,7 @@ class OutboxRepo:
                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
                 ~ahead,
             )
-            .order_by(OutboxMessage.not_before, OutboxMessage.id)
+            .order_by(OutboxMessage.urgent.desc(), OutboxMessage.not_before, OutboxMessage.id)
             .limit(limit)
         )
         if self._s.get_bind().dialect.name == "postgresql":
@@ -156,8 +165,11 @@ class OutboxRepo:
         rows = (await self._s.execute(stmt)).all()
         return {(c, t): int(n) for c, t, n in rows if (c, t) in targets}
 
-    async def queued_behind(self, channel: str, target: str) -> Sequence[OutboxMessage]:
-        """The pending rows of one target, oldest first (for merging a backlog)."""
+    async def queued_behind(
+        self, channel: str, target: str, due_by: datetime | None = None
+    ) -> Sequence[OutboxMessage]:
+        """The pending rows of one target (those due by `due_by`, when given), oldest first
+        (for merging a backlog: what is held for later stays for later)."""
         stmt = (
             select(OutboxMessage)
             .where(
@@ -167,6 +179,8 @@ class OutboxRepo:
             )
             .order_by(OutboxMessage.id)
         )
+        if due_by is not None:
+            stmt = stmt.where(OutboxMessage.not_before <= due_by)
         return (await self._s.scalars(stmt)).all()
 
     async def depth(self) -> tuple[int, datetime | None]:

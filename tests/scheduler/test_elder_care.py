@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.app import Services
 from bot.clock import FixedClock
 from bot.i18n import Translations
 from storage.importer import import_registry, read_registry
-from storage.models import ElderAlert, OutboxMessage
+from storage.models import ElderAlert, GroupChat, OutboxMessage
 from tests.conftest import DATA
 from tests.sim_support import Timeline, enroll, say
 
@@ -62,13 +62,17 @@ async def test_a_quiet_elder_is_alerted_the_alert_climbs_and_his_word_closes_it(
     assert await w.run("elder-watch", 24.1) == 1
     (alert,) = await alerts(services)
     (to_caretaker,) = await w.new(VILLAGE)
+    # he has sent nothing since the registry listed him: the alert says so, and names
+    # the caretaker in words as well as by @mention
     assert to_caretaker == ZH.t(
         "elder.alert_caretakers",
         number=alert.id,
         name="孙大爷",
         village="柳树村",
         quiet="1天",
-        last="11-24 09:00",
+        last=ZH.t("elder.never_heard"),
+        who="赵网格",
+        unreached="",
     )
     assert await mentions(services, VILLAGE) == [CARETAKER]
     (to_family,) = await w.new(FAMILY)
@@ -81,6 +85,7 @@ async def test_a_quiet_elder_is_alerted_the_alert_climbs_and_his_word_closes_it(
     (to_secretary,) = await w.new(VILLAGE)
     assert f"关爱提醒 #{alert.id} 未处理" in to_secretary
     assert "还没有人上门" in to_secretary
+    assert "请李书记安排人去看看" in to_secretary
     assert await mentions(services, VILLAGE) == [SECRETARY]
     # two more: the township
     assert await w.run("elder-watch", 28.3) == 1
@@ -140,12 +145,15 @@ async def test_sos_reaches_everyone_at_once_and_only_a_visit_closes_it(
 ) -> None:
     w = await watching(client, services, clock)
     w.at(3)
-    # in the residents' group, not addressed to the bot: still heard
+    # in the residents' group, not addressed to the bot: still heard, and answered once
     answer = await say(client, ELDER, "我在院子里摔倒了，起不来", chat=RESIDENTS)
-    assert answer == [ZH.t("elder.sos_reply")]
+    told = ZH.t("list.and", rest="网格员、村干部、镇里", last="您的家人")
+    assert answer == [ZH.t("elder.sos_reply", who=told)]
     (alert,) = await alerts(services)
     (group,) = await w.new(VILLAGE)
     assert group.startswith(f"🆘【紧急求助 #{alert.id}】柳树村孙大爷")
+    assert "请赵网格、李书记马上打电话或上门" in group
+    assert "没有绑定" not in group  # his son is bound: he was told 1:1
     assert await mentions(services, VILLAGE) == [SECRETARY, CARETAKER]
     assert len(await w.new(TOWNSHIP)) == 1
     assert "我在院子里摔倒了" in (await w.new(FAMILY))[0]
@@ -158,6 +166,40 @@ async def test_sos_reaches_everyone_at_once_and_only_a_visit_closes_it(
     assert len(await w.new(TOWNSHIP)) == 1  # the township heard the SOS, so hears the end
     (closed,) = await alerts(services)
     assert closed.closed_at is not None
+
+
+async def test_an_sos_says_only_who_was_really_reached_and_who_must_be_phoned(
+    client: Client, services: Services, registry: None, clock: FixedClock
+) -> None:
+    """His son has no chat account: the elder is not told his family knows, and the village
+    cadre group is told to phone the son, with his masked number."""
+    await enroll(services)
+    w = Timeline(client, services, clock)
+    w.at(2)
+    for words in ("救命", "我摔倒了，起不来"):
+        answer = await say(client, ELDER, words)
+        told = ZH.t("list.and", rest="网格员、村干部", last="镇里")
+        assert answer == [ZH.t("elder.sos_reply", who=told)]  # one answer, no 没看懂
+    (alert,) = await alerts(services)
+    (group, _again) = await w.new(VILLAGE)
+    assert f"紧急求助 #{alert.id}" in group
+    assert ZH.t("elder.family_unreached", name="孙小明", phone="139****5555") in group
+    # the quiet-alert too names whom to phone
+    await say(client, CARETAKER, f"已上门 {alert.id} 没事")
+    await w.new(VILLAGE)
+    assert await w.run("elder-watch", 2 + 24.2) == 1
+    (quiet,) = await w.new(VILLAGE)
+    assert "最后一次：11-24 11:00" in quiet  # he has written since the registry listed him
+    assert ZH.t("elder.family_unreached", name="孙小明", phone="139****5555") in quiet
+
+
+async def test_an_sos_in_a_village_without_groups_tells_the_elder_to_call_120(
+    client: Client, services: Services, registry: None, clock: FixedClock
+) -> None:
+    await enroll(services)
+    async with services.uow() as store:
+        await store.session.execute(delete(GroupChat))
+    assert await say(client, ELDER, "救命") == [ZH.t("elder.sos_reply_nobody")]
 
 
 async def test_the_daily_prompt_goes_to_elders_not_heard_from_since_the_last(

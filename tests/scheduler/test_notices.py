@@ -162,10 +162,11 @@ async def test_a_county_task_split_by_a_township_and_completed(
     )
 
     # 柳树村 completes with a photo, 杨庄村 with words: 河口镇 hears each, then is done itself
+    # asked in the group, the prompt says how to leave; the photo needs no @mention
     assert await d.said(LI, f"完成 {task.id}", V1) == [
-        ZH.t("notice.done_needs_evidence", number=task.id)
+        ZH.t("notice.done_needs_evidence", number=task.id) + "\n" + ZH.t("flow.way_out")
     ]
-    (done,) = await d.photo(LI, V1)
+    (done,) = await d.photo(LI, V1, mentioned=False)
     assert done == ZH.t("notice.done", number=task.id, title="道路清障")
     news = await d.news()
     assert set(news) == {T1}
