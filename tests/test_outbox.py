@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.app import SERVICES, Services, build_services, create_app
 from bot.channels.dingtalk import DingTalkChannel
+from bot.channels.render import SEPARATOR
 from bot.clock import FixedClock
 from bot.config import DingTalkChannelSettings, OutboxSettings, Settings
 from bot.media import MediaError
@@ -285,7 +286,8 @@ async def test_a_long_backlog_for_a_throttled_robot_is_merged_into_one_digest(
     assert len(robot.received) == 1
     (digest,) = robot.received
     assert digest["msgtype"] == "markdown"
-    title, *parts = digest["markdown"]["text"].split("\n\n---\n\n")
+    # DingTalk draws no rules: the parts are set apart by a line of dashes
+    title, *parts = digest["markdown"]["text"].split(f"\n\n{SEPARATOR}\n\n")
     assert parts == texts  # every reminder, in order
     assert "25" in title
     statuses = [r.status for r in await rows(stack)]
@@ -318,7 +320,7 @@ async def test_a_digest_is_split_before_it_grows_too_long(
     await push(stack, {"cid0": texts})
     await drain(stack, clock, step=3.0, passes=50)
     assert len(robot.received) > 1
-    delivered = [p for m in robot.texts() for p in m.split("\n\n---\n\n")[1:]]
+    delivered = [p for m in robot.texts() for p in m.split(f"\n\n{SEPARATOR}\n\n")[1:]]
     assert delivered == texts
     assert all(len(m) < 4000 for m in robot.texts())
 

@@ -14,7 +14,7 @@ from bot.clock import Clock
 from bot.dispatcher import Dispatcher
 from bot.http import Http
 from bot.media import MAX_BYTES, MediaError
-from bot.message import InboundMessage, Reply
+from bot.message import InboundMessage, Reply, ReplyKind
 from bot.metrics import Metrics
 from bot.outbox import SendError
 from bot.tasks import TaskSet
@@ -94,6 +94,12 @@ def errcode(answer: dict[str, Any]) -> tuple[int, str]:
     """The `errcode` of a WeChat, WeCom or DingTalk robot answer, and a line saying it."""
     code = int(answer.get("errcode", -1))
     return code, f"errcode {code}: {answer.get('errmsg', '')}"
+
+
+def photo_of(reply: Reply) -> str:
+    """The stored photo a text or markdown push carries (its text holds the photo's link),
+    or "": sent as an image after the text where the channel can push images."""
+    return reply.image if reply.kind in (ReplyKind.TEXT, ReplyKind.MARKDOWN) else ""
 
 
 def reject(deps: ChannelDeps, channel: str, status: int, reason: str) -> web.Response:

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from bot.channels.base import ChannelDeps, deliver, errcode, json_answer, read_limited, reject
 from bot.channels.dingtalk_stream import Stream
+from bot.channels.render import DINGTALK_MARKDOWN, PLAIN, render
 from bot.channels.robots import RobotBook
 from bot.channels.tokens import AccessToken
 from bot.config import DingTalkChannelSettings
@@ -52,16 +53,19 @@ def sign(secret: str, timestamp: str) -> str:
 
 def body_of(reply: Reply) -> dict[str, Any]:
     """A DingTalk robot message: the same shape for a callback's answer, a session webhook
-    and a custom robot."""
+    and a custom robot. Its markdown draws lists but no tables (PROTOCOLS.md §8.2): a table
+    goes as a numbered list. A photo a text carries stays the link in its text: robots have
+    no image message (PROTOCOLS.md §5)."""
     at = {"atUserIds": list(reply.mentions)} if reply.mentions else {}
     if reply.kind is ReplyKind.LINK:
         link = {"title": reply.title, "text": reply.text, "messageUrl": reply.url}
         return {"msgtype": "link", "link": {**link, "picUrl": reply.image}}
     if reply.kind is ReplyKind.MARKDOWN:
-        title = reply.text.strip().splitlines()[0].lstrip("#* ")[:40] if reply.text else ""
+        lines = render(reply.text, PLAIN).strip().splitlines()
+        title = lines[0][:40] if lines else ""
         message: dict[str, Any] = {
             "msgtype": "markdown",
-            "markdown": {"title": title or "通知", "text": reply.text},
+            "markdown": {"title": title or "通知", "text": render(reply.text, DINGTALK_MARKDOWN)},
         }
     else:
         message = {"msgtype": "text", "text": {"content": reply.text}}

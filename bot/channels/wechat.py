@@ -26,6 +26,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import TextReply
 
 from bot.channels.base import ChannelDeps, MediaGet, deliver, errcode, json_answer, reject
+from bot.channels.render import as_plain
 from bot.channels.tokens import AccessToken
 from bot.config import WeChatChannelSettings
 from bot.http import Http
@@ -174,22 +175,25 @@ class WeChatChannel:
     async def send(self, push: Push) -> str:
         """A customer-service message while the villager's 48-hour window is open (at most
         5 per message of theirs); outside it, the configured template message, if any: an
-        Official Account cannot push at will."""
+        Official Account cannot push at will. Both are plain text (markdown is rendered so);
+        a photo the text carries stays a link in it (an image would cost a media upload and
+        one of the five messages)."""
         if push.is_group:
             raise SendError("an Official Account has no group chats", permanent=True)
         reply = push.reply
+        text = as_plain(reply)
         body: dict[str, Any] = {"touser": push.chat_id, "msgtype": "text"}
         if reply.kind is ReplyKind.LINK:
             article = {"title": reply.title, "description": reply.text, "url": reply.url}
             body |= {"msgtype": "news", "news": {"articles": [{**article, "picurl": reply.image}]}}
         else:
-            body["text"] = {"content": clip(reply.text)}
+            body["text"] = {"content": clip(text)}
         try:
             return await self._call("/cgi-bin/message/custom/send", body)
         except SendError as exc:
             if not (exc.permanent and self._settings.template_id and _window_closed(exc)):
                 raise
-        data = {self._settings.template_field: {"value": clip(push.reply.text, TEMPLATE_BYTES)}}
+        data = {self._settings.template_field: {"value": clip(text, TEMPLATE_BYTES)}}
         template = {"touser": push.chat_id, "template_id": self._settings.template_id}
         return await self._call("/cgi-bin/message/template/send", {**template, "data": data})
 
@@ -294,8 +298,8 @@ def to_inbound(channel: str, wmsg: Any, xml: str) -> InboundMessage | None:
 
 
 def reply_xml(replies: tuple[Reply, ...], wmsg: Any, reply_class: Any) -> str | None:
-    """The passive text reply (None: nothing to say), CDATA-safe and clipped."""
-    texts = [r.text for r in replies if r.text]
+    """The passive text reply (None: nothing to say), plain, CDATA-safe and clipped."""
+    texts = [as_plain(r) for r in replies if r.text]
     if not texts:
         return None
     content = cdata_safe(clip("\n\n".join(texts)))

@@ -23,17 +23,27 @@ from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.replies import TextReply
 
-from bot.channels.base import ChannelDeps, MediaGet, deliver, errcode, json_answer, reject
+from bot.channels.base import (
+    ChannelDeps,
+    MediaGet,
+    deliver,
+    errcode,
+    json_answer,
+    photo_of,
+    reject,
+)
+from bot.channels.render import WECOM_MARKDOWN, as_plain, render
 from bot.channels.tokens import AccessToken
 from bot.channels.wechat import TIMESTAMP_WINDOW, fields, reply_xml, signature, to_inbound
 from bot.channels.wecom_robots import (
+    MARKDOWN_MAX_BYTES,
     PERMANENT,
-    ROBOT_INTERVAL,
     TEXT_MAX_BYTES,
     THROTTLE_WAIT,
     THROTTLED,
     GroupRobots,
     clip_bytes,
+    robot_interval,
 )
 from bot.config import WeComBotChannelSettings, WeComChannelSettings
 from bot.http import Http
@@ -180,7 +190,7 @@ class WeComChannel:
         return await self._media.fetch(media.media_id)
 
     def send_interval(self, push: Push) -> float:
-        return ROBOT_INTERVAL if push.is_group else MEMBER_INTERVAL
+        return robot_interval(push) if push.is_group else MEMBER_INTERVAL
 
     async def prepare(self, pushes: Sequence[Push]) -> None:
         await self._robots.prepare(pushes)
@@ -192,7 +202,7 @@ class WeComChannel:
             "touser": push.chat_id,
             "msgtype": "text",
             "agentid": self._settings.agent_id,
-            "text": {"content": clip_bytes(push.reply.text, TEXT_MAX_BYTES)},
+            "text": {"content": clip_bytes(as_plain(push.reply), TEXT_MAX_BYTES)},
         }
         for attempt in (1, 2):
             token = await self._token.get()
@@ -273,7 +283,7 @@ class WeComBotChannel:
             return web.Response(text="")
         await self._remember_response_url(msg)
         replies = await deliver(self._deps, msg, self._deadline)
-        texts = [r.text for r in replies if r.text]
+        texts = [as_plain(r) for r in replies if r.text]  # a passive reply is plain text
         if not texts:
             return web.Response(text="")
         plain = json.dumps(
@@ -321,7 +331,7 @@ class WeComBotChannel:
             await self._kv.set(key, url, RESPONSE_URL_SECONDS)
 
     def send_interval(self, push: Push) -> float:
-        return ROBOT_INTERVAL if push.is_group else 0.0
+        return robot_interval(push) if push.is_group else 0.0
 
     async def prepare(self, pushes: Sequence[Push]) -> None:
         await self._robots.prepare(pushes)
@@ -331,9 +341,12 @@ class WeComBotChannel:
         robot; a smart robot cannot start a 1:1 chat."""
         key = self._kv.keys.session_webhook(self.name, push.chat_id)
         url = await self._kv.get(key)
-        if url is not None and push.reply.kind is not ReplyKind.IMAGE:
+        if url is not None and await self._answerable(push):
             await self._kv.delete(key)  # usable once
-            body = {"msgtype": "markdown", "markdown": {"content": push.reply.text}}
+            content = push.reply.text
+            if push.reply.kind is ReplyKind.MARKDOWN:
+                content = render(content, WECOM_MARKDOWN, MARKDOWN_MAX_BYTES)
+            body = {"msgtype": "markdown", "markdown": {"content": content}}
             async with self._http.session.post(url, json=body) as resp:
                 code, reason = errcode(await json_answer(resp))
             if code == 0:
@@ -342,3 +355,10 @@ class WeComBotChannel:
         if not push.is_group:
             raise SendError("a smart robot pushes only into group chats", permanent=True)
         return await self._robots.send(push)
+
+    async def _answerable(self, push: Push) -> bool:
+        """Whether a response_url (markdown only) can carry the push: not a photo, nor a
+        text with its photo when the group's robot can send both."""
+        if push.reply.kind is ReplyKind.IMAGE:
+            return False
+        return not (photo_of(push.reply) and await self._robots.has_robot(push.chat_id))

@@ -19,7 +19,8 @@ from storage.repos.sweeps import WeekCounts
 
 DAILY, WEEKLY = "digest-daily", "digest-weekly"
 DIGEST_BATCH = 200  # villages per transaction of the daily digest
-MAX_ROWS = 30  # units in a weekly table (WeCom takes 4,096 bytes of markdown)
+MAX_ROWS = 30  # units in a weekly table (WeCom takes 4,096 bytes of markdown; past it
+# the rows drawn as lines say their headings once, above them)
 
 
 async def daily(
@@ -68,7 +69,8 @@ async def weekly(
     tell: Tell, unit: OrgUnit, start: datetime, now: datetime, week: str, period: str
 ) -> bool:
     """A township's villages (a county's townships) ranked for the week, as a markdown table
-    to its cadre groups; False if this week's was already sent."""
+    to its cadre groups (drawn as a numbered list or lines where a platform draws no
+    tables: bot/channels/render.py); False if this week's was already sent."""
     store = tell.store
     if not await store.sweeps.mark(WEEKLY, f"{week}:{unit.id}", now):
         return False

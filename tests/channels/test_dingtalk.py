@@ -253,3 +253,28 @@ def test_robot_bodies_follow_the_documented_shapes() -> None:
             "picUrl": "",
         },
     }
+
+
+def test_a_table_goes_to_dingtalk_as_a_numbered_list_titled_in_plain_words() -> None:
+    table = "| 名次 | 单位 | 上报 |\n|---|---|---:|\n| 1 | 柳树村 | 2 |\n| 2 | 杨庄村 | 0 |"
+    merged = f"**以下 2 条消息合并发送**\n\n---\n\n### 本周排名\n\n{table}"
+    body = body_of(Reply(kind=ReplyKind.MARKDOWN, text=merged, mentions=("user001",)))
+    assert body == {
+        "msgtype": "markdown",
+        "markdown": {
+            "title": "以下 2 条消息合并发送",
+            "text": (
+                "**以下 2 条消息合并发送**\n\n——————\n\n### 本周排名\n\n"
+                "1. **柳树村**\u3000上报 2\n2. **杨庄村**\u3000上报 0"
+            ),
+        },
+        "at": {"atUserIds": ["user001"]},
+    }
+
+
+def test_a_photo_a_text_carries_goes_as_the_link_in_the_text() -> None:
+    text = "【随手拍 #3】照片：https://v.example/media/ab.png"
+    assert body_of(Reply(text=text, image="ab.png")) == {
+        "msgtype": "text",
+        "text": {"content": text},
+    }

@@ -172,3 +172,28 @@ async def test_a_card_goes_as_a_news_message(make: Make, fake: FakeWeChat) -> No
         "url": "https://v.example/2",
         "picurl": "",
     }
+
+
+async def test_markdown_arrives_as_plain_text_and_a_photo_as_the_link_in_it(
+    make: Make, fake: FakeWeChat
+) -> None:
+    services = await make()
+    villager = fake.wrote("oV8")
+    replies = [
+        Reply(
+            kind=ReplyKind.MARKDOWN,
+            text="**以下 2 条消息合并发送**\n\n---\n\n### 停水\n\n- 周一 8:00\n- 周二 9:00",
+        ),
+        Reply(text="【随手拍 #3】照片：https://v.example/media/ab.png", image="ab.png"),
+    ]
+    async with services.uow() as store:
+        for reply in replies:
+            push = Push(channel="oa", chat_id="oV8", is_group=False, reply=reply)
+            enqueue(store, push, services.clock.now())
+    for _ in range(2):
+        await services.outbox.run_once()
+    assert [m["msgtype"] for m in villager.received] == ["text", "text"]  # no image message
+    assert [m["text"]["content"] for m in villager.received] == [
+        "以下 2 条消息合并发送\n\n——————\n\n停水\n\n· 周一 8:00\n· 周二 9:00",
+        "【随手拍 #3】照片：https://v.example/media/ab.png",
+    ]

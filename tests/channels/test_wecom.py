@@ -15,6 +15,7 @@ from sqlalchemy import select
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.app import SERVICES, Services, create_app
+from bot.channels.render import WIDE_PAD
 from bot.channels.wecom_robots import robot_body
 from bot.clock import FixedClock
 from bot.config import Settings, WeComBotChannelSettings, WeComChannelSettings
@@ -436,3 +437,100 @@ async def test_a_later_answer_uses_the_messages_response_url_once(
         second = rows.all()[1]
     assert second.status.value == "dead"  # used once; this group has no robot key
     assert "no robot key" in second.last_error
+
+
+TABLE = (
+    "### 本周排名\n\n| 名次 | 单位 | 上报 |\n|---|---|---:|\n"
+    "| 1 | 柳树村 | 2 |\n| 2 | 杨庄村 | 0 |"
+)
+
+
+def test_a_table_goes_as_markdown_v2_unless_someone_is_mentioned() -> None:
+    # markdown_v2 draws tables but cannot @mention: the table as written
+    assert robot_body(Reply(kind=ReplyKind.MARKDOWN, text=TABLE)) == {
+        "msgtype": "markdown_v2",
+        "markdown_v2": {"content": TABLE},
+    }
+    # markdown can @mention but draws no table: each row a line, the mention kept
+    body = robot_body(Reply(kind=ReplyKind.MARKDOWN, text=TABLE, mentions=("lisi",)))
+    assert body == {
+        "msgtype": "markdown",
+        "markdown": {
+            "content": (
+                f"### 本周排名\n\n1. **柳树村**{WIDE_PAD}上报 2\n"
+                f"2. **杨庄村**{WIDE_PAD}上报 0\n<@lisi>"
+            )
+        },
+    }
+    # a long text is cut, never its mentions
+    long = robot_body(Reply(kind=ReplyKind.MARKDOWN, text="很长" * 2000, mentions=("lisi",)))
+    content = long["markdown"]["content"]
+    assert len(content.encode()) <= 4096
+    assert content.endswith("…\n<@lisi>")
+
+
+async def robot_group(services: Services, code: str, chat: str, key: str) -> None:
+    await import_registry(services.uow, read_registry(DATA / "registry.yaml"))
+    async with services.uow() as store:
+        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
+        assert village is not None
+        store.session.add(
+            GroupChat(
+                code=code,
+                name="企微村务群",
+                channel="wbot",
+                external_id=chat,
+                org_unit_id=village,
+                purpose=ChatPurpose.CADRES,
+                robot_token=key,
+            )
+        )
+
+
+async def test_a_text_with_a_photo_is_followed_by_the_photo_within_the_robots_limit(
+    wecom: Client, clock: FixedClock, fake_wecom: tuple[FakeWeCom, str]
+) -> None:
+    fake, _ = fake_wecom
+    services = services_of(wecom)
+    await services.outbox.stop()
+    robot = fake.robot("KEY-PHOTO")
+    await robot_group(services, "WG4", "CHAT4", "KEY-PHOTO")
+    photo = await services.media.save_image(png())
+    async with services.uow() as store:
+        for k in range(12):  # 24 messages: past the 20 a minute if the photos were not counted
+            text = f"【随手拍 #{k}】路灯坏了 照片：https://v.example/media/{photo.name}"
+            reply = Reply(kind=ReplyKind.TEXT, text=text, image=photo.name)
+            push = Push(channel="wbot", chat_id="CHAT4", is_group=True, reply=reply)
+            enqueue(store, push, clock.now())
+    for _ in range(120):
+        await services.outbox.run_once()
+        clock.advance(1)
+    assert robot.throttled == 0
+    kinds = [m["msgtype"] for m in robot.received]
+    assert kinds == ["text", "image"] * 12  # each text, then its photo
+    assert robot.received[0]["text"]["content"].startswith("【随手拍 #0】")
+    assert base64.b64decode(robot.received[1]["image"]["base64"]) == png()
+    async with services.uow() as store:
+        rows = (await store.session.scalars(select(OutboxMessage))).all()
+    assert {r.answer for r in rows} == {"errcode 0: ok; photo sent"}
+
+
+async def test_a_photo_that_is_gone_leaves_the_text_with_its_link(
+    wecom: Client, clock: FixedClock, fake_wecom: tuple[FakeWeCom, str]
+) -> None:
+    fake, _ = fake_wecom
+    services = services_of(wecom)
+    await services.outbox.stop()
+    robot = fake.robot("KEY-GONE")
+    await robot_group(services, "WG5", "CHAT5", "KEY-GONE")
+    reply = Reply(
+        kind=ReplyKind.MARKDOWN, text="**新上报** 照片：https://v.example/m/x", image="x.png"
+    )
+    async with services.uow() as store:
+        enqueue(
+            store, Push(channel="wbot", chat_id="CHAT5", is_group=True, reply=reply), clock.now()
+        )
+    await services.outbox.run_once()
+    assert robot.received == [
+        {"msgtype": "markdown", "markdown": {"content": "**新上报** 照片：https://v.example/m/x"}}
+    ]

@@ -1,5 +1,6 @@
 """A local WeCom, as documented: group robot webhooks (a key, 20 messages a minute,
-errcodes), the app's access token, messages and media downloads, and response_urls."""
+errcodes; text, markdown, markdown_v2, image and news), the app's access token, messages
+and media downloads, and response_urls."""
 
 from __future__ import annotations
 
@@ -140,9 +141,11 @@ def _problem(message: dict[str, Any]) -> str:
     if kind == "text":
         content = message["text"]["content"]
         return "content exceed max length" if len(content.encode()) > 2048 else ""
-    if kind == "markdown":
-        content = message["markdown"]["content"]
+    if kind in ("markdown", "markdown_v2"):
+        content = message[kind]["content"]
         return "content exceed max length" if len(content.encode()) > 4096 else ""
+    if kind == "news":
+        return "" if message["news"]["articles"] else "articles missing"
     if kind == "image":
         raw = base64.b64decode(message["image"]["base64"])
         if len(raw) > 2 * 1024 * 1024:
