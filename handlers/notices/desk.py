@@ -48,7 +48,12 @@ class Desk:
             "body": notice.body,
             "unit": publisher,
             "due": self.at(notice.due_at) if notice.due_at else Term("notice.no_due"),
-            "attachment": f"\n📎 {self.links.photo(notice.photo)}" if notice.photo else "",
+            "attachment": (
+                "\n"
+                + self.tell.text(None, "notice.attachment", link=self.links.photo(notice.photo))
+                if notice.photo
+                else ""
+            ),
             "what": Term(f"notice.kind.{notice.kind}"),
         }
 
