@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.router import Router
 from handlers import binding, elders, fallback, help, notices, reports
-from handlers.reports import cadre, stats, words
+from handlers.reports import cadre, following, reading, stats, words
 
 
 def build_router() -> Router:
@@ -16,9 +16,11 @@ def build_router() -> Router:
         binding.router,
         elders.router,
         cadre.router,
+        reading.router,  # a cadre's 查看 before a villager's (every cadre is a villager too)
         stats.router,
         words.router,
         notices.router,
+        following.router,
         reports.router,
         fallback.router,
     ):

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import BodyPartReader, MultipartReader, web
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.channels.base import ChannelDeps, deliver
+from bot.channels.base import ChannelDeps, deliver, photo_of
 from bot.channels.sim_transcript import Entry, Transcript
 from bot.media import MAX_BYTES, MediaError, MediaStore, image_type, serve
 from bot.message import InboundMessage, Kind, Location, MediaRef, Push, Reply, ReplyKind
@@ -224,8 +224,8 @@ class SimChannel:
     def record_out(self, chat_id: str, reply: Reply) -> Entry:
         if reply.kind is ReplyKind.LINK:  # the simulator shows a card as its text and link
             shown, image = "\n".join(p for p in (reply.title, reply.text, reply.url) if p), ""
-        elif reply.kind is ReplyKind.IMAGE and reply.image:  # a stored photo, by its name
-            shown, image = reply.text, f"/sim/media/{reply.image}"
+        elif reply.image and (reply.kind is ReplyKind.IMAGE or photo_of(reply)):
+            shown, image = reply.text, f"/sim/media/{reply.image}"  # a stored photo, by name
         else:
             shown, image = reply.text, ""
         now = self._deps.clock.now()

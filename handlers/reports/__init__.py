@@ -1,29 +1,28 @@
 """随手拍: a villager reports a problem in whatever way they send it (words; a photo, then
 words, then perhaps a location pin; a photo with its caption; a voice message's text; or
 随手拍 to be guided step by step); it is classified, linked to an open report of the same
-problem or routed to the cadre who handles it, and announced in the cadre group. The reporter
-follows it (我的上报, 查进度 N) and has the last word on the fix (满意 N / 不满意 N 原因)."""
+problem or routed to the cadre who handles it, and announced in the cadre group. Following it
+afterwards (我的上报, 查进度 N, 满意 N) is handlers/reports/following.py."""
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from typing import Any
 
 from bot.context import Context
 from bot.message import InboundMessage, Kind, Location, Reply
 from bot.router import CANCEL_WORDS, Command, InState, KindIs, Router
-from handlers.reports.classify import BOOK, Classifier
+from handlers.reports.classify import BOOK, Category, Classifier
+from handlers.reports.duplicates import follow, same_problem
 from handlers.reports.lifecycle import (
     AWAITING_WORDS,
     Tell,
+    category_shown,
     keep_photo,
-    local_time,
-    number_and_rest,
     reporter_name,
 )
-from handlers.reports.routing import route
-from storage.models import CADRE_ROLES, Report, ReportFollower, ReportStatus, Role
+from handlers.reports.routing import Route, route
+from storage.models import CADRE_ROLES, Report, ReportStatus, Role
 
 router = Router(name="reports")
 
@@ -42,6 +41,15 @@ def classifier() -> Classifier:
 QUESTION_ENDINGS = ("?", "？", "吗", "呢", "么", "没有")
 
 
+@router.observe
+async def words_ready(msg: InboundMessage, ctx: Context) -> None:
+    """The category words load in a thread after the server starts listening: a text that
+    comes before they are ready waits for them here, without stalling the loop (the
+    filters below are plain functions)."""
+    if msg.kind in (Kind.TEXT, Kind.VOICE):
+        await BOOK.ready()
+
+
 class LooksLikeReport:
     """Words that point to a report category (路灯坏了, 垃圾没人收…), said as a statement: a
     question (停水了吗？) is not a report."""
@@ -51,129 +59,6 @@ class LooksLikeReport:
         if not text or text.endswith(QUESTION_ENDINGS):
             return False
         return bool(classifier().classify(_anonymous(text)[0]).words)
-
-
-# --- following one's reports ---------------------------------------------------------------
-
-
-@router.message(
-    Command("我的上报", "my reports"), roles={Role.VILLAGER}, menu="menu.my_reports", menu_order=31
-)
-async def my_reports(msg: InboundMessage, ctx: Context) -> Reply:
-    assert ctx.person is not None
-    reports = await ctx.store.reports.of_reporter(ctx.person.id)
-    if not reports:
-        return ctx.reply("report.mine_empty")
-    lines = [ctx.t("report.mine_title")]
-    lines += [
-        ctx.t(
-            "report.mine_line",
-            number=r.id,
-            category=r.category,
-            status=ctx.t(f"report.status.{r.status}"),
-            date=local_time(ctx, r.created_at).strftime("%m-%d"),
-        )
-        for r in reports
-    ]
-    lines.append(ctx.t("report.mine_hint"))
-    return Reply.of_text("\n".join(lines))
-
-
-@router.message(Command("查进度", "progress"), roles={Role.VILLAGER})
-async def progress(msg: InboundMessage, ctx: Context) -> Reply:
-    assert ctx.person is not None
-    number, _ = number_and_rest(ctx.args)
-    if number is None:
-        return ctx.reply("report.progress_usage")
-    report = await ctx.store.reports.get(number)
-    if report is None or not await _concerns(ctx, report):
-        return ctx.reply("report.not_yours", number=number)
-    lines = [
-        ctx.t(
-            "report.progress_title",
-            number=report.id,
-            category=report.category,
-            status=ctx.t(f"report.status.{report.status}"),
-        )
-    ]
-    for event in await ctx.store.reports.timeline(report.id):
-        when = local_time(ctx, event.at).strftime("%m-%d %H:%M")
-        lines.append(ctx.t(f"report.event.{event.kind}", time=when))
-    return Reply.of_text("\n".join(lines))
-
-
-@router.message(Command("满意", "satisfied"), roles={Role.VILLAGER}, menu="menu.satisfied")
-async def satisfied(msg: InboundMessage, ctx: Context) -> Reply:
-    """满意 12: the fix is good; the report is closed."""
-    report = await _resolved_report_of_mine(ctx)
-    if isinstance(report, Reply):
-        return report
-    assert ctx.person is not None
-    now = ctx.clock.now()
-    report.satisfied, report.closed_at = True, now
-    await ctx.store.reports.event(
-        report, "confirmed", at=now, actor_id=ctx.person.id, status=ReportStatus.CLOSED
-    )
-    await Tell.of(ctx).tier(report, "report.confirmed_group")
-    return ctx.reply("report.thanks", number=report.id)
-
-
-@router.message(Command("不满意", "not satisfied"), roles={Role.VILLAGER})
-async def unsatisfied(msg: InboundMessage, ctx: Context) -> Reply:
-    """不满意 12 原因: not fixed; the report is open again, with the same person in charge."""
-    report = await _resolved_report_of_mine(ctx)
-    if isinstance(report, Reply):
-        return report
-    assert ctx.person is not None
-    _, reason = number_and_rest(ctx.args)
-    report.satisfied, report.resolved_at = False, None
-    await ctx.store.reports.event(
-        report,
-        "reopened",
-        at=ctx.clock.now(),
-        actor_id=ctx.person.id,
-        note=reason,
-        status=ReportStatus.REOPENED,
-    )
-    await Tell.of(ctx).tier(
-        report,
-        "report.reopened_group",
-        mention=report.assignee_id,
-        reason=reason or ctx.t_for(None, "report.no_reason"),
-    )
-    return ctx.reply("report.reopened", number=report.id)
-
-
-async def _resolved_report_of_mine(ctx: Context) -> Report | Reply:
-    """The report named (or, with no number, the only one waiting for this person's word),
-    if it is theirs and waiting for their word."""
-    assert ctx.person is not None
-    number, _ = number_and_rest(ctx.args)
-    if number is None:
-        waiting = [
-            r
-            for r in await ctx.store.reports.of_reporter(ctx.person.id, limit=20)
-            if r.status is ReportStatus.RESOLVED
-        ]
-        if len(waiting) != 1:
-            return ctx.reply("report.verdict_usage")
-        number = waiting[0].id
-    report = await ctx.store.reports.get(number, lock=True)
-    if report is None or report.reporter_id != ctx.person.id:
-        return ctx.reply("report.not_yours", number=number)
-    if report.status is not ReportStatus.RESOLVED:
-        return ctx.reply(
-            "report.not_resolved", number=report.id, status=ctx.t(f"report.status.{report.status}")
-        )
-    return report
-
-
-async def _concerns(ctx: Context, report: Report) -> bool:
-    """Whether the sender reported it, or reported the same problem and was linked to it."""
-    assert ctx.person is not None
-    if report.reporter_id == ctx.person.id:
-        return True
-    return any(f.person_id == ctx.person.id for f in await ctx.store.reports.followers(report.id))
 
 
 # --- guided: 随手拍 -> photo -> what -> where ---------------------------------------------
@@ -320,24 +205,43 @@ async def _submit(
     text, anonymous = _anonymous(text)
     guess = classifier().classify(text) if text else None
     category = guess.category if guess is not None else classifier().other
-    now = ctx.clock.now()
     if not category.personal:
-        same = await _same_problem(ctx, person.village_id, category.name, where)
+        same = await same_problem(ctx, person.village_id, category.name, where)
         if same is not None:
-            return await _follow(msg, ctx, same, photos)
+            return await follow(msg, ctx, same, photos)
     to = await route(
         ctx.store, person.village_id, person.grid_id, category.name, category.handled_by
     )
-    report = Report(
-        reporter_id=person.id,
+    report = _new_report(msg, ctx, category, to, text[:1000], anonymous)
+    _locate(report, where, place)
+    await _file(ctx, report, photos)
+    await _announce(ctx, report, photos)
+    if where is None and not place:
+        ctx.conversation.set(AWAITING_PLACE, report=report.id)  # a pin may follow
+    shown = category_shown(ctx.t, category.name)
+    if to.role is None:
+        return ctx.reply("report.received_unassigned", number=report.id, category=shown)
+    return ctx.reply(
+        "report.received", number=report.id, category=shown, role=ctx.t(f"role.{to.role}")
+    )
+
+
+def _new_report(
+    msg: InboundMessage, ctx: Context, category: Category, to: Route, text: str, anonymous: bool
+) -> Report:
+    assert ctx.person is not None
+    assert ctx.person.village_id is not None
+    now = ctx.clock.now()
+    return Report(
+        reporter_id=ctx.person.id,
         channel=msg.channel,
         chat_id=msg.chat_id,
         chat_is_group=msg.is_group,
-        village_id=person.village_id,
-        grid_id=person.grid_id,
+        village_id=ctx.person.village_id,
+        grid_id=ctx.person.grid_id,
         unit_id=to.unit_id,
         category=category.name,
-        text=text[:1000],
+        text=text,
         anonymous=anonymous,
         status=ReportStatus.SUBMITTED,
         assignee_id=to.assignee_id,
@@ -345,78 +249,45 @@ async def _submit(
         accept_due_at=now + timedelta(hours=category.accept_hours),
         resolve_due_at=now + timedelta(hours=category.resolve_hours),
     )
-    _locate(report, where, place)
+
+
+async def _file(ctx: Context, report: Report, photos: list[str]) -> None:
+    """Number the report and start its timeline: made (with its photos), then handed to the
+    person in charge if routing found one."""
+    assert ctx.person is not None
+    now = ctx.clock.now()
     report = await ctx.store.reports.create(report)
-    submitted = await ctx.store.reports.event(report, "submitted", at=now, actor_id=person.id)
+    submitted = await ctx.store.reports.event(report, "submitted", at=now, actor_id=ctx.person.id)
     for name in photos:
         ctx.store.reports.photo(report, name, event=submitted, proof=False)
-    if to.assignee_id is not None:
+    if report.assignee_id is not None:
         await ctx.store.reports.event(
             report, "assigned", at=now, actor_id=None, status=ReportStatus.ASSIGNED
         )
-    await Tell.of(ctx).tier(
+
+
+async def _announce(ctx: Context, report: Report, photos: list[str]) -> None:
+    """The holding tier's cadre groups hear what, where and who reported it, with its first
+    photo (shown where the platform can, and as a link), who is to take it on (named, and
+    @mentioned where the platform can) and the replies that do it."""
+    tell = Tell.of(ctx)
+    actors = await tell.actors(report)
+    photo = (
+        ctx.t_for(None, "report.announce_photo", link=ctx.links.photo(photos[0])) if photos else ""
+    )
+    await tell.tier(
         report,
         "report.announce",
-        mention=report.assignee_id,
+        mention=actors.mention,
+        image=photos[0] if photos else "",
         text=report.text or ctx.t_for(None, "report.no_words"),
         place=_place_line(ctx, report),
+        photo=photo,
         reporter=await reporter_name(ctx, report, private=False),
         photos=len(photos),
-        assignee=await _name(ctx, report.assignee_id),
+        assignee=actors.in_charge,
+        who=actors.who,
     )
-    if where is None and not place:
-        ctx.conversation.set(AWAITING_PLACE, report=report.id)  # a pin may follow
-    if to.role is None:
-        return ctx.reply("report.received_unassigned", number=report.id, category=category.name)
-    return ctx.reply(
-        "report.received", number=report.id, category=category.name, role=ctx.t(f"role.{to.role}")
-    )
-
-
-async def _same_problem(
-    ctx: Context, village_id: int, category: str, where: Location | None
-) -> Report | None:
-    """An open report of the village and category, recent, and near when both are located."""
-    since = ctx.clock.now() - timedelta(hours=ctx.settings.report_duplicate_hours)
-    for other in await ctx.store.reports.open_like(village_id, category, since):
-        if where is not None and other.latitude is not None and other.longitude is not None:
-            metres = _distance(where.latitude, where.longitude, other.latitude, other.longitude)
-            if metres > ctx.settings.report_duplicate_metres:
-                continue
-        return other
-    return None
-
-
-async def _follow(msg: InboundMessage, ctx: Context, report: Report, photos: list[str]) -> Reply:
-    """Link the sender to the open report of the same problem; their photos join it."""
-    assert ctx.person is not None
-    now = ctx.clock.now()
-    if report.reporter_id == ctx.person.id:
-        added = False
-    else:
-        follower = ReportFollower(
-            report_id=report.id,
-            person_id=ctx.person.id,
-            channel=msg.channel,
-            chat_id=msg.chat_id,
-            chat_is_group=msg.is_group,
-            at=now,
-        )
-        added = await ctx.store.reports.follow(report, follower)
-    if added or photos:
-        event = await ctx.store.reports.event(
-            report, "also_reported", at=now, actor_id=ctx.person.id
-        )
-        for name in photos:
-            ctx.store.reports.photo(report, name, event=event, proof=False)
-    count = (await ctx.store.reports.reporters([report.id]))[report.id]
-    if added:
-        await Tell.of(ctx).tier(
-            report, "report.also_reported_group", count=count, photos=len(photos)
-        )
-    if report.reporter_id == ctx.person.id:
-        return ctx.reply("report.already_yours", number=report.id)
-    return ctx.reply("report.duplicate", number=report.id, count=count)
 
 
 def _anonymous(text: str) -> tuple[str, bool]:
@@ -442,16 +313,3 @@ def _locate(report: Report, where: Location | None, place: str) -> None:
 
 def _place_line(ctx: Context, report: Report) -> str:
     return ctx.t_for(None, "report.announce_place", place=report.place) if report.place else ""
-
-
-async def _name(ctx: Context, person_id: int | None) -> str:
-    person = await ctx.store.people.get(person_id) if person_id is not None else None
-    return person.name if person is not None else ctx.t_for(None, "report.nobody")
-
-
-def _distance(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Metres between two points on the Earth (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(a))

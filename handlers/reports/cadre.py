@@ -1,29 +1,26 @@
 """The cadres' side of 随手拍: 接单, 转派, 退回, 升级, 办结 (with a proof photo), 查看, 我的待办.
 
-Only cadres of the tier that holds a report may act on it (a grid worker reaches its
-village's reports; whoever it is assigned to may always act). A step loads the report locked,
+Who may read and who may act is handlers/reports/access.py. A step loads the report locked,
 so two cadres acting at once act one after the other; 接单 is one conditional update, so of
 two accepting at once exactly one wins.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from bot.context import Context
 from bot.message import InboundMessage, Kind, Reply
-from bot.router import Command, InState, KindIs, Router
+from bot.router import CANCEL_WORDS, Command, InState, KindIs, Router
 from handlers.reports import lifecycle
+from handlers.reports.access import open_report_to_act_on
 from handlers.reports.lifecycle import (
     AWAITING_WORDS,
     Tell,
+    category_shown,
     keep_photo,
-    local_time,
     number_and_rest,
-    reporter_name,
 )
 from handlers.tell import Term
-from storage.models import CADRE_ROLES, OPEN_STATUSES, Level, Report, ReportStatus
+from storage.models import CADRE_ROLES, Person, Report, ReportStatus, RoleAssignment
 
 router = Router(name="reports.cadre")
 
@@ -33,7 +30,7 @@ AWAITING_PROOF = "reports.await_proof"  # 办结 N came without a photo: the pho
 @router.message(Command("接单", "accept"), roles=CADRE_ROLES, menu="menu.accept", menu_order=40)
 async def accept(msg: InboundMessage, ctx: Context) -> Reply:
     number, _ = number_and_rest(ctx.args)
-    report = await _open_report_in_reach(ctx, number, "report.cmd.accept", lock=False)
+    report = await open_report_to_act_on(ctx, number, "report.cmd.accept", lock=False)
     if isinstance(report, Reply):
         return report
     assert ctx.person is not None
@@ -54,7 +51,9 @@ async def accept(msg: InboundMessage, ctx: Context) -> Reply:
     await Tell.of(ctx).reporter(
         report, "report.accepted_villager", followers="report.accepted_villager", role=_role(ctx)
     )
-    return ctx.reply("report.accepted", number=report.id, category=report.category)
+    return ctx.reply(
+        "report.accepted", number=report.id, category=category_shown(ctx.t, report.category)
+    )
 
 
 @router.message(
@@ -64,9 +63,37 @@ async def reassign(msg: InboundMessage, ctx: Context) -> Reply:
     """转派 12 @赵网格 (or 转派 12 赵网格 3333, when two share the name): hand the report
     to another cadre of the tier or below it."""
     number, rest = number_and_rest(ctx.args)
-    report = await _open_report_in_reach(ctx, number, "report.cmd.reassign")
+    report = await open_report_to_act_on(ctx, number, "report.cmd.reassign")
     if isinstance(report, Reply):
         return report
+    chosen = await _cadre_named(ctx, report, rest)
+    if isinstance(chosen, Reply):
+        return chosen
+    person, assignment = chosen
+    if person.id == report.assignee_id:
+        return ctx.reply("report.reassign_same", number=report.id, name=person.name)
+    assert ctx.person is not None
+    report.assignee_id = person.id
+    await ctx.store.reports.event(
+        report,
+        "reassigned",
+        at=ctx.clock.now(),
+        actor_id=ctx.person.id,
+        note=person.name,
+        status=ReportStatus.ASSIGNED,
+    )
+    tell = Tell.of(ctx)
+    who, by = person.name, ctx.person.name
+    await tell.tier(report, "report.reassigned_group", mention=(person.id,), who=who, by=by)
+    await tell.reporter(report, "report.reassigned_villager", role=Term(f"role.{assignment.role}"))
+    return ctx.reply("report.reassigned", number=report.id, name=person.name)
+
+
+async def _cadre_named(
+    ctx: Context, report: Report, rest: str
+) -> tuple[Person, RoleAssignment] | Reply:
+    """The cadre of the tier or below it that `赵网格` (or `王秀英 8888`) names; else the
+    answer: who can take it, or which of two of that name."""
     name, _, last4 = rest.lstrip("@＠").strip().partition(" ")
     if not name:
         return ctx.reply("report.reassign_usage")
@@ -85,32 +112,14 @@ async def reassign(msg: InboundMessage, ctx: Context) -> Reply:
             last4="、".join(p.phone_last4 for p, _ in chosen),
             example=chosen[0][0].phone_last4,
         )
-    person, assignment = chosen[0]
-    if person.id == report.assignee_id:
-        return ctx.reply("report.reassign_same", number=report.id, name=person.name)
-    assert ctx.person is not None
-    report.assignee_id = person.id
-    await ctx.store.reports.event(
-        report,
-        "reassigned",
-        at=ctx.clock.now(),
-        actor_id=ctx.person.id,
-        note=person.name,
-        status=ReportStatus.ASSIGNED,
-    )
-    tell = Tell.of(ctx)
-    await tell.tier(
-        report, "report.reassigned_group", mention=person.id, who=person.name, by=ctx.person.name
-    )
-    await tell.reporter(report, "report.reassigned_villager", role=Term(f"role.{assignment.role}"))
-    return ctx.reply("report.reassigned", number=report.id, name=person.name)
+    return chosen[0]
 
 
 @router.message(Command("退回", "reject"), roles=CADRE_ROLES, menu="menu.reject", menu_order=44)
 async def reject(msg: InboundMessage, ctx: Context) -> Reply:
     """退回 12 原因: not actionable or already handled; the villager is told why."""
     number, reason = number_and_rest(ctx.args)
-    report = await _open_report_in_reach(ctx, number, "report.cmd.reject")
+    report = await open_report_to_act_on(ctx, number, "report.cmd.reject")
     if isinstance(report, Reply):
         return report
     if not reason:
@@ -141,7 +150,7 @@ async def escalate(msg: InboundMessage, ctx: Context) -> Reply:
     """升级 12 原因: beyond this tier; the next one up (village -> township -> county) holds
     it from now on, and its cadres are told in their group."""
     number, reason = number_and_rest(ctx.args)
-    report = await _open_report_in_reach(ctx, number, "report.cmd.escalate")
+    report = await open_report_to_act_on(ctx, number, "report.cmd.escalate")
     if isinstance(report, Reply):
         return report
     if not reason:
@@ -153,9 +162,12 @@ async def escalate(msg: InboundMessage, ctx: Context) -> Reply:
     )
     if moved is None:
         return ctx.reply("report.escalate_top", number=report.id)
+    actors = await tell.actors(report)
     await tell.tier(
         report,
         "report.escalated_group",
+        mention=actors.mention,
+        who=actors.who,
         source=moved.source.name,
         by=ctx.person.name,
         reason=reason,
@@ -172,7 +184,7 @@ async def escalate(msg: InboundMessage, ctx: Context) -> Reply:
 async def resolve(msg: InboundMessage, ctx: Context) -> Reply:
     """办结 12 说明, with a photo of the fix: sent just before, or just after."""
     number, note = number_and_rest(ctx.args)
-    report = await _open_report_in_reach(ctx, number, "report.cmd.resolve")
+    report = await open_report_to_act_on(ctx, number, "report.cmd.resolve")
     if isinstance(report, Reply):
         return report
     state = ctx.state
@@ -184,6 +196,14 @@ async def resolve(msg: InboundMessage, ctx: Context) -> Reply:
     return await _resolved(ctx, report, note, photos)
 
 
+@router.message(Command(*CANCEL_WORDS), InState(AWAITING_PROOF))
+async def cancel_resolve(msg: InboundMessage, ctx: Context) -> Reply:
+    ctx.conversation.end()
+    return ctx.reply(
+        "report.resolve_cancelled", number=int(ctx.state.data["report"]) if ctx.state else ""
+    )
+
+
 @router.message(InState(AWAITING_PROOF), KindIs(Kind.IMAGE), roles=CADRE_ROLES)
 async def proof_photo(msg: InboundMessage, ctx: Context) -> Reply:
     """The photo a 办结 was waiting for."""
@@ -192,7 +212,7 @@ async def proof_photo(msg: InboundMessage, ctx: Context) -> Reply:
     if isinstance(name, Reply):
         return name  # the state stays: another photo may still come
     ctx.conversation.end()
-    report = await _open_report_in_reach(ctx, int(ctx.state.data["report"]), "report.cmd.resolve")
+    report = await open_report_to_act_on(ctx, int(ctx.state.data["report"]), "report.cmd.resolve")
     if isinstance(report, Reply):
         return report
     return await _resolved(ctx, report, str(ctx.state.data.get("note", "")), [name])
@@ -222,123 +242,6 @@ async def _resolved(ctx: Context, report: Report, note: str, photos: list[str]) 
     return ctx.reply("report.resolved", number=report.id)
 
 
-@router.message(Command("查看", "view"), roles=CADRE_ROLES, menu="menu.view", menu_order=41)
-async def view(msg: InboundMessage, ctx: Context) -> Reply:
-    """The whole report: who, what, deadlines, photos (links), and its timeline."""
-    number, _ = number_and_rest(ctx.args)
-    report = await _report_in_reach(ctx, number, "report.cmd.view", lock=False)
-    if isinstance(report, Reply):
-        return report
-    assignee = await ctx.store.people.get(report.assignee_id) if report.assignee_id else None
-    reporters = (await ctx.store.reports.reporters([report.id]))[report.id]
-    now = ctx.clock.now()
-    lines = [
-        ctx.t(
-            "report.progress_title",
-            number=report.id,
-            category=report.category,
-            status=ctx.t(f"report.status.{report.status}"),
-        ),
-        ctx.t(
-            "report.view.reporter",
-            name=await reporter_name(ctx, report, private=not msg.is_group),
-            time=_at(ctx, report.created_at),
-        ),
-        ctx.t("report.view.text", text=report.text or ctx.t("report.no_words")),
-    ]
-    if report.place:
-        lines.append(ctx.t("report.view.place", place=report.place))
-    if reporters > 1:
-        lines.append(ctx.t("report.view.reporters", count=reporters))
-    lines += [
-        ctx.t("report.view.assignee", name=assignee.name if assignee else ctx.t("report.nobody")),
-        ctx.t(
-            "report.view.deadlines",
-            accept=_due(ctx, report.accept_due_at, report.accepted_at, now),
-            resolve=_due(ctx, report.resolve_due_at, report.resolved_at, now),
-        ),
-    ]
-    for photo in await ctx.store.reports.photos(report.id):
-        key = "report.view.proof_photo" if photo.proof else "report.view.photo"
-        lines.append(ctx.t(key, link=ctx.links.photo(photo.media)))
-    lines.append(ctx.t("report.view.timeline"))
-    for event in await ctx.store.reports.timeline(report.id):
-        line = ctx.t(f"report.event.{event.kind}", time=_at(ctx, event.at))
-        lines.append(f"{line}：{event.note}" if event.note else line)
-    return Reply.of_text("\n".join(lines))
-
-
-@router.message(Command("我的待办", "my todo"), roles=CADRE_ROLES, menu="menu.todo", menu_order=42)
-async def todo(msg: InboundMessage, ctx: Context) -> Reply:
-    """Open work, the most urgent deadline first."""
-    assert ctx.person is not None
-    units = [a.org_unit_id for a in ctx.assignments]
-    reports = await ctx.store.reports.todo(ctx.person.id, units)
-    if not reports:
-        return ctx.reply("report.todo_empty")
-    now = ctx.clock.now()
-    reports = sorted(reports, key=_next_due)
-    lines = [ctx.t("report.todo_title", count=len(reports))]
-    for r in reports[:20]:
-        lines.append(
-            ctx.t(
-                "report.todo_line",
-                number=r.id,
-                category=r.category,
-                status=ctx.t(f"report.status.{r.status}"),
-                due=_due(ctx, _next_due(r), None, now),
-            )
-        )
-    return Reply.of_text("\n".join(lines))
-
-
-async def _report_in_reach(
-    ctx: Context, number: int | None, command: str, *, lock: bool = True
-) -> Report | Reply:
-    """The report named in the command, if this cadre's tier holds it; else the answer."""
-    if number is None:
-        return ctx.reply("report.number_usage", command=ctx.t(command))
-    report = await ctx.store.reports.get(number, lock=lock)
-    if report is None:
-        return ctx.reply("report.no_such", number=number)
-    units = {a.org_unit_id for a in ctx.assignments}
-    if report.unit_id not in units and report.assignee_id != (ctx.person.id if ctx.person else 0):
-        # a grid worker's unit is the grid: it reaches its own village's reports (and no
-        # higher: a village cadre does not reach what went up to the township)
-        grids = [u for u in [await ctx.store.org.get(i) for i in units] if u]
-        villages = {u.parent_id for u in grids if u.level is Level.GRID}
-        if report.unit_id not in villages:
-            return ctx.reply("report.not_your_tier", number=report.id)
-    return report
-
-
-async def _open_report_in_reach(
-    ctx: Context, number: int | None, command: str, *, lock: bool = True
-) -> Report | Reply:
-    report = await _report_in_reach(ctx, number, command, lock=lock)
-    if isinstance(report, Report) and report.status not in OPEN_STATUSES:
-        return ctx.reply(
-            "report.not_open", number=report.id, status=ctx.t(f"report.status.{report.status}")
-        )
-    return report
-
-
 def _role(ctx: Context) -> Term:
     role = next((a.role for a in ctx.assignments), None)
     return Term(f"role.{role}")
-
-
-def _next_due(report: Report) -> datetime:
-    return report.accept_due_at if report.accepted_at is None else report.resolve_due_at
-
-
-def _at(ctx: Context, when: datetime) -> str:
-    return local_time(ctx, when).strftime("%m-%d %H:%M")
-
-
-def _due(ctx: Context, due: datetime, done: datetime | None, now: datetime) -> str:
-    """A deadline as people read it: its local time, and whether it was missed."""
-    shown = _at(ctx, due)
-    if done is not None:
-        return ctx.t("report.due_met" if done <= due else "report.due_missed", time=shown)
-    return ctx.t("report.overdue", time=shown) if now > due else shown

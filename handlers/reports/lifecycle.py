@@ -8,6 +8,7 @@ Whatever is said goes through the outbox in the step's own transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,12 +19,24 @@ from bot.media import MediaError
 from bot.message import InboundMessage, Push, Reply
 from handlers import tell
 from handlers.tell import Term, span
-from storage.models import OrgUnit, Report, ReportStatus
+from storage.models import OrgUnit, Person, Report, ReportStatus, RoleAssignment
 from storage.repos import Store
 
 log = logging.getLogger(__name__)
 
 AWAITING_WORDS = "reports.await_words"  # photos came; the words of a report (or 办结) may follow
+
+
+MAX_NAMED = 5  # a county may have many cadres: name a few, then say how many
+
+
+@dataclass(frozen=True, slots=True)
+class Actors:
+    """Who is expected to act on a report, as a message names them, and whom to @mention."""
+
+    who: str  # 李书记 | 乡镇干部 周镇长
+    in_charge: str  # the 负责人 line: 李书记 | 暂无，请乡镇干部 周镇长 接单
+    mention: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,22 +73,47 @@ class Tell(tell.Tell):
         report: Report,
         key: str,
         *,
-        mention: int | None = None,
+        mention: Sequence[int] = (),
         unit_id: int | None = None,
+        image: str = "",
         **values: Any,
     ) -> None:
         """The cadre groups of the unit holding the report (or of `unit_id`), in the
-        deployment's language, @mentioning the person `mention` where they are bound on
-        that group's platform."""
+        deployment's language, @mentioning the people `mention` where they are bound on
+        that group's platform; with a photo (its stored name) where the platform shows one."""
         await self.groups(
             unit_id or report.unit_id,
             key,
             purpose="report",
-            mention=(mention,) if mention is not None else (),
+            mention=mention,
+            image=image,
             number=report.id,
-            category=report.category,
+            category=category_shown(lambda k: self.text(None, k), report.category),
             **values,
         )
+
+    async def actors(self, report: Report, locale: str | None = None) -> Actors:
+        """Who is expected to act on the report, in words of that language: the person it
+        is assigned to, by name; with nobody assigned, the cadres of the unit holding it, by
+        role and name (the first few)."""
+        if report.assignee_id is not None:
+            person = await self.store.people.get(report.assignee_id)
+            if person is not None:
+                return Actors(person.name, person.name, (person.id,))
+        cadres: dict[int, tuple[Person, RoleAssignment]] = {}
+        for person, assignment in await self.store.reports.cadres([report.unit_id]):
+            cadres.setdefault(person.id, (person, assignment))  # one line each, first role
+        if not cadres:
+            unit = await self.store.org.get(report.unit_id)
+            who = self.text(locale, "report.unit_cadres", unit=unit.name if unit else "")
+        else:
+            who = self.text(locale, "report.name_separator").join(
+                self.text(locale, "report.role_name", role=Term(f"role.{a.role}"), name=p.name)
+                for p, a in list(cadres.values())[:MAX_NAMED]
+            )
+            if len(cadres) > MAX_NAMED:
+                who = self.text(locale, "report.names_more", names=who, count=len(cadres))
+        return Actors(who, self.text(locale, "report.nobody_take", who=who), tuple(cadres))
 
     async def reporter_shown(self, report: Report) -> str:
         """The reporter's name as a cadre group sees it: an anonymous one is not named."""
@@ -123,50 +161,61 @@ async def chase_overdue(
     store: Store, tell: Tell, now: datetime, grace: timedelta, limit: int = 500
 ) -> int:
     """One step of the deadline ladder for each report that has one due: first a reminder
-    to the tier that holds it (the person in charge @mentioned), then, each grace period it
-    stays undone, a tier up. Each step is on the timeline; the step taken is recorded on the
-    report in the same transaction, so a second run finds nothing to do."""
+    to the tier that holds it (the person in charge named and @mentioned), then, each grace
+    period it stays undone, a tier up. Each step is on the timeline; the step taken is
+    recorded on the report in the same transaction, so a second run finds nothing to do."""
     steps = 0
     for report in await store.reports.overdue(now, limit):
         assert report.chase_due is not None
         due, step = report.chase_due, report.chase_step
-        accepting = report.accepted_at is None
-        late = span(tell, now - due)
         if step == 0:
-            kind, key = (
-                ("overdue_accept", "report.overdue_accept")
-                if accepting
-                else ("overdue_resolve", "report.overdue_resolve")
-            )
-            await store.reports.event(report, kind, at=now, actor_id=None, note=late)
-            await tell.tier(report, key, mention=report.assignee_id, late=late)
-        else:
-            deadline = Term("report.deadline_accept" if accepting else "report.deadline_resolve")
-            reason = tell.text(None, "report.overdue_reason", deadline=deadline, late=late)
-            moved = await escalate(tell, report, now, actor_id=None, reason=reason)
-            if moved is None:  # the top tier has had its reminder: nothing more to climb
-                report.chase_at = None
-                continue
-            await tell.tier(
-                report,
-                "report.overdue_escalated",
-                source=moved.source.name,
-                reason=reason,
-                text=report.text or tell.text(None, "report.no_words"),
-                reporter=await tell.reporter_shown(report),
-            )
-            await tell.tier(
-                report,
-                "report.overdue_escalated_below",
-                unit_id=moved.source.id,
-                unit=moved.target.name,
-                reason=reason,
-            )
+            await _remind(tell, report, now, span(tell, now - due))
+        elif not await _climb(tell, report, now, span(tell, now - due)):
+            report.chase_at = None  # the top tier has had its reminder: nothing more to climb
+            continue
         report.chase_due, report.chase_step, report.chase_at = due, step + 1, now + grace
         steps += 1
     if steps:
         log.info("overdue 随手拍 reports: %d ladder steps taken", steps)
     return steps
+
+
+async def _remind(tell: Tell, report: Report, now: datetime, late: str) -> None:
+    """The holding tier is told the deadline passed, who should act and the reply to send."""
+    kind = "overdue_accept" if report.accepted_at is None else "overdue_resolve"
+    await tell.store.reports.event(report, kind, at=now, actor_id=None, note=late)
+    actors = await tell.actors(report)
+    await tell.tier(report, f"report.{kind}", mention=actors.mention, late=late, who=actors.who)
+
+
+async def _climb(tell: Tell, report: Report, now: datetime, late: str) -> bool:
+    """The report goes a tier up for being late: the new tier is asked to take it on (its
+    cadres named), the one below told where it went. False at the top."""
+    accepting = report.accepted_at is None
+    deadline = Term("report.deadline_accept" if accepting else "report.deadline_resolve")
+    reason = tell.text(None, "report.overdue_reason", deadline=deadline, late=late)
+    moved = await escalate(tell, report, now, actor_id=None, reason=reason)
+    if moved is None:
+        return False
+    actors = await tell.actors(report)
+    await tell.tier(
+        report,
+        "report.overdue_escalated",
+        mention=actors.mention,
+        source=moved.source.name,
+        reason=reason,
+        text=report.text or tell.text(None, "report.no_words"),
+        reporter=await tell.reporter_shown(report),
+        who=actors.who,
+    )
+    await tell.tier(
+        report,
+        "report.overdue_escalated_below",
+        unit_id=moved.source.id,
+        unit=moved.target.name,
+        reason=reason,
+    )
+    return True
 
 
 def number_and_rest(args: str) -> tuple[int | None, str]:
@@ -217,3 +266,11 @@ async def reporter_name(ctx: Context, report: Report, *, private: bool) -> str:
 
 def local_time(ctx: Context, at: datetime) -> datetime:
     return at.astimezone(ZoneInfo(ctx.settings.timezone))
+
+
+def category_shown(t: Callable[..., str], name: str) -> str:
+    """A report's category in the reader's language, `t` being their words (key -> text).
+    Reports keep the category's Chinese name; one the catalogs do not know stays as it is."""
+    key = f"category.{name}"
+    shown = t(key)
+    return name if shown == key else shown

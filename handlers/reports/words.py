@@ -7,7 +7,8 @@ from __future__ import annotations
 from bot.context import Context
 from bot.message import InboundMessage, Reply
 from bot.router import Command, Router
-from handlers.reports.classify import BOOK, OTHER
+from handlers.reports.classify import BOOK, OTHER, Classifier
+from handlers.reports.lifecycle import category_shown
 from storage.models import CategoryWord, Role
 
 router = Router(name="reports.words")
@@ -28,19 +29,16 @@ async def category_words(msg: InboundMessage, ctx: Context) -> Reply:
     book = BOOK.current()
     parts = ctx.args.split()
     if not parts:
-        lines = [ctx.t("report.words_title")]
-        lines += [
-            ctx.t("report.words_count", category=c.name, count=len(c.words))
-            for c in book.categories.values()
-        ]
-        lines.append(ctx.t("report.words_usage"))
-        return Reply.of_text("\n".join(lines))
+        return _overview(ctx, book)
     name, action, words = parts[0], (parts[1] if len(parts) > 1 else ""), parts[2:]
     category = book.categories.get(name)
     if category is None:
-        return ctx.reply("report.words_unknown", category=name, names="、".join(book.categories))
+        names = ctx.t("report.name_separator").join(_label(ctx, c) for c in book.categories)
+        return ctx.reply("report.words_unknown", category=name, names=names)
     if not action:
-        return ctx.reply("report.words_list", category=name, words=_listed(ctx, category.words))
+        return ctx.reply(
+            "report.words_list", category=_label(ctx, name), words=_listed(ctx, category.words)
+        )
     removed = action in REMOVE
     if not (removed or action in ADD) or not words:
         return ctx.reply("report.words_usage")
@@ -51,7 +49,9 @@ async def category_words(msg: InboundMessage, ctx: Context) -> Reply:
         return ctx.reply("report.words_bad", words="、".join(bad), max=MAX_WORD)
     missing = [w for w in words if removed and w not in category.words]
     if missing:
-        return ctx.reply("report.words_missing", category=name, words="、".join(missing))
+        return ctx.reply(
+            "report.words_missing", category=_label(ctx, name), words="、".join(missing)
+        )
     assert ctx.person is not None
     now = ctx.clock.now()
     for word in dict.fromkeys(words):
@@ -63,7 +63,25 @@ async def category_words(msg: InboundMessage, ctx: Context) -> Reply:
     await ctx.store.session.flush()
     await BOOK.refresh(ctx.store, force=True)  # this instance at once; the others within a minute
     now_words = BOOK.current().categories[name].words
-    return ctx.reply("report.words_changed", category=name, words=_listed(ctx, now_words))
+    return ctx.reply(
+        "report.words_changed", category=_label(ctx, name), words=_listed(ctx, now_words)
+    )
+
+
+def _overview(ctx: Context, book: Classifier) -> Reply:
+    lines = [ctx.t("report.words_title")]
+    lines += [
+        ctx.t("report.words_count", category=_label(ctx, c.name), count=len(c.words))
+        for c in book.categories.values()
+    ]
+    lines.append(ctx.t("report.words_usage"))
+    return Reply.of_text("\n".join(lines))
+
+
+def _label(ctx: Context, name: str) -> str:
+    """A category as an admin reads it, with the name they type when that is other words."""
+    shown = category_shown(ctx.t, name)
+    return name if shown == name else ctx.t("category.with_name", shown=shown, name=name)
 
 
 def _listed(ctx: Context, words: tuple[str, ...]) -> str:

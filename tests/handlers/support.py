@@ -1,11 +1,21 @@
-"""Shared by the 随手拍 tests: the reports as stored, roles given in a test, people by code."""
+"""Shared by the 随手拍 tests: the reports as stored, roles given in a test, people by code,
+whom the pushes to a chat @mention and the photos they carry."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from bot.app import Services
-from storage.models import ChatPurpose, GroupChat, OrgUnit, Person, Report, Role, RoleAssignment
+from storage.models import (
+    ChatPurpose,
+    GroupChat,
+    OrgUnit,
+    OutboxMessage,
+    Person,
+    Report,
+    Role,
+    RoleAssignment,
+)
 
 
 async def reports(services: Services) -> list[Report]:
@@ -48,3 +58,21 @@ async def add_cadre_group(services: Services, unit: str, external_id: str) -> No
                 external_id=external_id,
             )
         )
+
+
+async def mentions_in(services: Services, chat: str) -> list[list[str]]:
+    """Whom each push queued for the chat @mentions (the simulator shows no mentions)."""
+    async with services.uow() as store:
+        rows = await store.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.target == chat).order_by(OutboxMessage.id)
+        )
+        return [list(r.reply.get("mentions", [])) for r in rows]
+
+
+async def images_in(services: Services, chat: str) -> list[str]:
+    """The photo (a stored media name) each push queued for the chat carries, or ""."""
+    async with services.uow() as store:
+        rows = await store.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.target == chat).order_by(OutboxMessage.id)
+        )
+        return [str(r.reply.get("image", "")) for r in rows]

@@ -13,9 +13,16 @@ from bot.clock import FixedClock
 from bot.i18n import Translations
 from scheduler.jobs import JobContext
 from scheduler.sweeps import JOBS
-from storage.models import OutboxMessage, ReportPhoto, ReportStatus, Role
+from storage.models import ReportPhoto, ReportStatus, Role
 from tests.factories import png
-from tests.handlers.support import add_cadre_group, give_role, person_id, reports, unit_id
+from tests.handlers.support import (
+    add_cadre_group,
+    give_role,
+    mentions_in,
+    person_id,
+    reports,
+    unit_id,
+)
 from tests.sim_support import enroll, pushed, say, send_photo
 
 ZH = Translations().for_locale("zh_CN")
@@ -37,14 +44,6 @@ async def lamp_report(client: Client, services: Services) -> int:
 async def timeline(services: Services, number: int) -> list[str]:
     async with services.uow() as store:
         return [e.kind for e in await store.reports.timeline(number)]
-
-
-async def mentions_in(services: Services, chat: str) -> list[list[str]]:
-    async with services.uow() as store:
-        rows = await store.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.target == chat).order_by(OutboxMessage.id)
-        )
-        return [list(r.reply.get("mentions", [])) for r in rows]
 
 
 async def resolve_with_photo(client: Client, number: int, cadre: str = "sim-P2") -> str:
@@ -141,7 +140,11 @@ async def test_not_satisfied_reopens_it_for_the_same_cadre(
     )
     group = await pushed(client, services, CADRES)
     assert group[-1] == ZH.t(
-        "report.reopened_group", number=number, category="路灯电力", reason="晚上还是不亮"
+        "report.reopened_group",
+        number=number,
+        category="路灯电力",
+        reason="晚上还是不亮",
+        who="李书记",  # named, as well as @mentioned
     )
     assert (await mentions_in(services, CADRES))[-1] == ["sim-P2"]  # the assignee, @mentioned
     # fixed again, confirmed this time
@@ -191,7 +194,7 @@ async def test_reassign_hands_it_to_another_cadre_of_the_tier(
     assert await say(client, "sim-P2", f"转派 {number}") == [ZH.t("report.reassign_usage")]
     (unknown,) = await say(client, "sim-P2", f"转派 {number} 周镇长")  # not of this village
     assert unknown == ZH.t("report.reassign_unknown", name="周镇长", names="李书记、赵网格")
-    assert await say(client, "sim-P2", f"转派 {number} @赵网格", chat=CADRES, mentioned=True) == [
+    assert await say(client, "sim-P2", f"转派 {number} @赵网格") == [
         ZH.t("report.reassigned", number=number, name="赵网格")
     ]
     (report,) = await reports(services)

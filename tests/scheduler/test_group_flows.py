@@ -56,6 +56,8 @@ async def test_the_proof_photo_after_resolve_needs_no_mention(
     (ask,) = await d.said(li, f"办结 {number} 换了灯泡", V1)
     assert "照片" in ask
     assert "取消" in ask
+    assert await say(d.client, li, "取消", V1) == [ZH.t("report.resolve_cancelled", number=number)]
+    await d.said(li, f"办结 {number} 换了灯泡", V1)
     # no @mention; and the group reads one message of it, not a confirmation and a notice
     await d.new(V1)  # the new report's notice, out of the way
     resolved = ZH.t(

@@ -80,7 +80,7 @@ async def test_an_unaccepted_report_is_reminded_then_climbs_to_the_county(
     assert await day.sweep(25) == 1
     (reminder,) = await day.new(VILLAGE)
     assert reminder == ZH.t(
-        "report.overdue_accept", number=number, category="路灯电力", late="1小时"
+        "report.overdue_accept", number=number, category="路灯电力", late="1小时", who="李书记"
     )
     assert (await last_mentions(services, VILLAGE)) == ["sim-P2"]
     assert await day.sweep(25.5) == 0  # run again: nothing twice
@@ -95,6 +95,9 @@ async def test_an_unaccepted_report_is_reminded_then_climbs_to_the_county(
     (township,) = await day.new(TOWNSHIP)
     assert f"柳树村：{reason}" in township
     assert f"接单 {number}" in township
+    # nobody holds it there yet: the township's cadres are asked by role and name, and @mentioned
+    assert "请乡镇干部 周镇长 接单" in township
+    assert await last_mentions(services, TOWNSHIP) == ["sim-P7"]
     (below,) = await day.new(VILLAGE)
     assert below == ZH.t(
         "report.overdue_escalated_below",
@@ -110,6 +113,7 @@ async def test_an_unaccepted_report_is_reminded_then_climbs_to_the_county(
     assert await day.sweep(73) == 1
     (county,) = await day.new(COUNTY)
     assert "河口镇：" in county
+    assert "请测试县的干部 接单" in county  # the county has no cadre registered: its cadres
     (report,) = await reports(services)
     assert report.unit_id == await unit_id(services, "C1")
     # the county is the top: nothing more is sent, however long it waits
@@ -125,6 +129,21 @@ async def test_an_unaccepted_report_is_reminded_then_climbs_to_the_county(
     ]
 
 
+async def test_a_reminder_says_how_late_in_minutes_under_an_hour(
+    client: Client, services: Services, registry: None, clock: FixedClock
+) -> None:
+    day = Day(client, services, clock)
+    number = await lamp_report(day)
+    clock.set(day.start + timedelta(hours=24, minutes=11))
+    assert await services.scheduler.run("chase-reports") == 1
+    (reminder,) = await day.new(VILLAGE)
+    assert reminder == ZH.t(
+        "report.overdue_accept", number=number, category="路灯电力", late="11分钟", who="李书记"
+    )
+    (view,) = await say(client, "sim-P2", f"查看 {number}")
+    assert "超过接单期限，已催办：11分钟" in view
+
+
 async def test_taking_a_report_in_time_moves_the_chase_to_the_resolve_deadline(
     client: Client, services: Services, registry: None, clock: FixedClock
 ) -> None:
@@ -138,7 +157,7 @@ async def test_taking_a_report_in_time_moves_the_chase_to_the_resolve_deadline(
     assert await day.sweep(75) == 1
     (reminder,) = await day.new(VILLAGE)
     assert reminder == ZH.t(
-        "report.overdue_resolve", number=number, category="路灯电力", late="3小时"
+        "report.overdue_resolve", number=number, category="路灯电力", late="3小时", who="李书记"
     )
     assert f"办结 {number}" in reminder
     # 查看 shows the reminder on the timeline
