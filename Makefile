@@ -12,8 +12,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-run: install
-	$(BIN)/villagebot demo
+run: install  # make run PORT=8081: on another port
+	$(BIN)/villagebot demo $(if $(PORT),--port $(PORT))
 
 lint: install
 	$(BIN)/ruff check .
@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/sweeps.py
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache villagebot-demo.db*

@@ -17,7 +17,8 @@ from bot.channels.base import Background, Channel, ChannelDeps
 from bot.channels.dingtalk import DingTalkChannel
 from bot.channels.sim import SimChannel
 from bot.channels.wechat import WeChatChannel
-from bot.channels.wecom import WeComBotChannel, WeComChannel
+from bot.channels.wecom import WeComChannel
+from bot.channels.wecom_smart import WeComBotChannel
 from bot.clock import Clock, SystemClock
 from bot.config import (
     DingTalkChannelSettings,
@@ -80,7 +81,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     tasks = TaskSet()
     translations = Translations(settings.bot.locale)
     links = Links(settings.server.public_url)
-    media = MediaStore(settings.media.dir)
+    media = MediaStore(settings.media.dir, settings.media.max_bytes)
     photos = Photos(media)
     dispatcher = Dispatcher(
         build_router(), uow, kv, clock, settings.bot, translations, metrics, links, photos
@@ -104,7 +105,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             bot = WeComBotChannel(cfg, deps, deadline, uow, http, media, kv)
             channels[cfg.name] = senders[cfg.name] = bot
         elif isinstance(cfg, SimChannelSettings):
-            sim = SimChannel(cfg.name, deps, uow, media)
+            sim = SimChannel(cfg.name, deps, uow, media, media.max_bytes)
             channels[cfg.name] = senders[cfg.name] = sim
     photos.downloaders.update((n, c) for n, c in channels.items() if isinstance(c, Downloader))
     outbox = OutboxWorker(uow, kv, clock, senders, settings.outbox, translations, metrics)
@@ -156,7 +157,10 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     background = [c for c in services.channels.values() if isinstance(c, Background)]
     for channel in background:
         channel.start()
-    await categories.refresh(services.uow)  # the category words, as the admins left them
+    # The category words, as the admins left them: read now, built in a thread while the
+    # server starts listening (jieba's dictionary takes seconds); a message that needs them
+    # waits for them.
+    await categories.load(services.uow, services.settings.cache_dir)
     words = asyncio.create_task(categories.keep_fresh(services.uow), name="category words")
     if services.settings.scheduler.enabled:
         services.scheduler.start()

@@ -1,21 +1,13 @@
-"""Settings: one TOML file, every key overridable by VILLAGEBOT_<SECTION>__<KEY>."""
+"""Settings: one TOML file, every key overridable by VILLAGEBOT_<SECTION>__<KEY>. Reading
+them for a command, and saying what is wrong in an operator's words: bot/cli/settings.py."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,7 +16,19 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "VILLAGEBOT_"
-ChannelName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+CHANNEL_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+PUBLIC_URL = r"^(https?://[^\s/]+(/[^\s]*)?)?$"
+KEY_PREFIX = r"^[A-Za-z0-9_:-]+$"
+_HHMM = r"([01]\d|2[0-3]):[0-5]\d"
+QUIET_HOURS = rf"^({_HHMM}-{_HHMM})?$"
+# What each pattern asks for, in the words of a refusal
+EXPECTED = {
+    CHANNEL_NAME: "lower-case letters, digits, - and _, at most 32, e.g. oa or ding-1",
+    PUBLIC_URL: "empty, or an address such as https://bot.example.cn",
+    KEY_PREFIX: "letters, digits, _, : and -",
+    QUIET_HOURS: 'empty, or two times such as "22:00-07:00"',
+}
+ChannelName = Annotated[str, Field(pattern=CHANNEL_NAME)]
 
 
 class Section(BaseModel):
@@ -37,7 +41,7 @@ class ServerSettings(Section):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     # Where people's phones reach this server (https://bot.example.cn): links to photos in
     # the cadres' messages start with it. Empty: links are paths only.
-    public_url: str = Field("", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+    public_url: str = Field("", pattern=PUBLIC_URL)
 
 
 class DatabaseSettings(Section):
@@ -53,7 +57,7 @@ class DatabaseSettings(Section):
 
 class RedisSettings(Section):
     url: str = ""
-    prefix: str = Field("vb", pattern=r"^[A-Za-z0-9_:-]+$")
+    prefix: str = Field("vb", pattern=KEY_PREFIX)
 
     @field_validator("url")
     @classmethod
@@ -69,6 +73,14 @@ class AdminSettings(Section):
 
 class MediaSettings(Section):
     dir: Path = Path("./media")
+    max_bytes: int = Field(10 * 1024 * 1024, gt=0, le=10 * 1024 * 1024)  # the platforms' cap
+
+
+class CacheSettings(Section):
+    """Files the bot rebuilds when they are missing (jieba's prepared dictionary): they
+    only make the start faster, and may be deleted."""
+
+    dir: Path | None = None  # None: `cache` beside media.dir (./cache by default)
 
 
 class OutboxSettings(Section):
@@ -86,9 +98,6 @@ class OutboxSettings(Section):
     merge_after: int = Field(60, ge=2)  # a throttled target's backlog past this is merged
 
 
-_HHMM = r"([01]\d|2[0-3]):[0-5]\d"
-
-
 class SchedulerSettings(Section):
     """The sweeps: where they run, when, and the rules they apply."""
 
@@ -104,7 +113,7 @@ class SchedulerSettings(Section):
     # 通知/督办: a unit that missed the deadline is reminded; this much later, its parent unit
     notice_grace_hours: int = Field(24, ge=1)
     # non-urgent pushes to villagers and elders wait until the end of these (local time)
-    quiet_hours: str = Field("22:00-07:00", pattern=rf"^({_HHMM}-{_HHMM})?$")  # "": none
+    quiet_hours: str = Field("22:00-07:00", pattern=QUIET_HOURS)  # "": none
 
     @field_validator("jobs")
     @classmethod
@@ -256,6 +265,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     admin: AdminSettings = AdminSettings()
     media: MediaSettings = MediaSettings()
+    cache: CacheSettings = CacheSettings()
     outbox: OutboxSettings = OutboxSettings()
     bot: BotSettings = BotSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
@@ -268,6 +278,10 @@ class Settings(BaseSettings):
             if names.count(name) > 1:
                 raise ValueError(f"channel name {name!r} is used more than once")
         return self
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.cache.dir or self.media.dir.parent / "cache"
 
     @classmethod
     def settings_customise_sources(
@@ -284,36 +298,3 @@ class Settings(BaseSettings):
 
 class ConfigError(Exception):
     """A configuration problem, worded for the operator."""
-
-
-def load_settings(path: Path | None = None) -> Settings:
-    """Read the TOML file (when given) and the environment; raise ConfigError on any fault."""
-    if path is not None:
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
-        try:
-            tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
-
-    class FromFile(Settings):
-        model_config = SettingsConfigDict(toml_file=path)
-
-    try:
-        return FromFile()
-    except ValidationError as exc:
-        raise ConfigError(describe_errors(exc)) from exc
-
-
-def describe_errors(exc: ValidationError) -> str:
-    """One line per bad key, naming it as the TOML key and as its environment variable."""
-    lines = []
-    for err in exc.errors():
-        loc = [str(part) for part in err["loc"]]
-        # a discriminated union adds the tag as a path element: channels.0.wechat.token
-        loc = [p for p in loc if p not in ("wechat", "dingtalk", "wecom", "wecom_bot", "sim")]
-        key = ".".join(loc) or "(top level)"
-        env = ENV_PREFIX + "__".join(p.upper() for p in loc) if loc else ""
-        hint = f" (environment: {env})" if env and loc[0] != "channels" else ""
-        lines.append(f"config key {key}: {err['msg']}{hint}")
-    return "\n".join(lines)

@@ -56,14 +56,15 @@ class StoredMedia:
 
 
 class MediaStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_bytes: int = MAX_BYTES) -> None:
         self.root = root
+        self.max_bytes = max_bytes  # a larger photo is refused (media.max_bytes)
 
     def path(self, name: str) -> Path:
         return self.root / name[:2] / name
 
     async def save_image(self, data: bytes) -> StoredMedia:
-        if len(data) > MAX_BYTES:
+        if len(data) > self.max_bytes:
             raise MediaError("media.too_large")
         ext = image_type(data)
         if ext is None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -26,6 +28,18 @@ WAL_AUTOCHECKPOINT_PAGES = 20_000
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (relative to the working directory, as SQLite opens it);
+    None for PostgreSQL, an in-memory database or a `file:` URI."""
+    if not is_sqlite(url):
+        return None
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if name in ("", ":memory:") or parsed.query.get("uri") == "true":
+        return None
+    return Path(name)
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:

@@ -94,7 +94,7 @@ def test_a_config_error_exits_2_naming_the_key_and_creates_nothing(
         encoding="utf-8",
     )
     assert main(["init-db", "--config", str(bad)]) == 2
-    assert "config key server.port" in capsys.readouterr().err
+    assert f"config key [server] port in {bad}" in capsys.readouterr().err
     assert not (tmp_path / "x.db").exists()
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, SimChannelSettings, WeChatChannelSettings, load_settings
+from bot.cli.settings import load_settings
+from bot.config import ConfigError, SimChannelSettings, WeChatChannelSettings
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "villagebot.toml"
 WECHAT = """
@@ -52,8 +53,16 @@ def test_defaults_are_the_embedded_stack(tmp_path: Path) -> None:
     assert settings.redis.url == ""
     assert settings.admin.token == ""
     assert settings.media.dir == Path("./media")
+    assert settings.cache_dir == Path("./cache")  # jieba's dictionary, beside the media
     assert settings.channels == [SimChannelSettings(type="sim")]
     assert load_settings(None).model_dump() == settings.model_dump()  # no file: the same
+
+
+def test_the_cache_sits_beside_the_media_unless_configured(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, '[media]\ndir = "/srv/vb/media"\n'))
+    assert settings.cache_dir == Path("/srv/vb/cache")
+    settings = load_settings(write(tmp_path, '[cache]\ndir = "/var/cache/vb"\n'))
+    assert settings.cache_dir == Path("/var/cache/vb")
 
 
 def test_a_wechat_channel_with_its_stable_keys(tmp_path: Path) -> None:
@@ -78,24 +87,26 @@ def test_a_bad_environment_value_names_the_key(
     monkeypatch.setenv("VILLAGEBOT_SERVER__PORT", "eighty")
     with pytest.raises(ConfigError) as refused:
         load_settings(write(tmp_path, ""))
-    assert "server.port" in str(refused.value)
-    assert "VILLAGEBOT_SERVER__PORT" in str(refused.value)
+    assert str(refused.value) == (
+        "config key [server] port from VILLAGEBOT_SERVER__PORT: must be a whole number, "
+        "not 'eighty'"
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "key"),
     [
-        ('[server]\nport = "abc"\n', "server.port"),
-        ("[server]\nport = 70000\n", "server.port"),
-        ('[database]\nurl = "mysql://x/y"\n', "database.url"),
-        ('[redis]\nurl = "http://cache"\n', "redis.url"),
-        ("[bot]\nreply_deadline_seconds = 6\n", "bot.reply_deadline_seconds"),
-        ('[bot]\ntimezone = "Mars/Olympus"\n', "bot.timezone"),
-        ("[serverr]\nport = 1\n", "serverr"),
-        ('[[channels]]\ntype = "telegram"\nname = "t"\n', "channels.0"),
-        (WECHAT.replace('token = "tok123"\n', ""), "channels.0.token"),
-        (WECHAT + 'encoding_aes_key = "short"\n', "channels.0.encoding_aes_key"),
-        (WECHAT.replace('name = "oa"', 'name = "o a/x"'), "channels.0.name"),
+        ('[server]\nport = "abc"\n', "[server] port"),
+        ("[server]\nport = 70000\n", "[server] port"),
+        ('[database]\nurl = "mysql://x/y"\n', "[database] url"),
+        ('[redis]\nurl = "http://cache"\n', "[redis] url"),
+        ("[bot]\nreply_deadline_seconds = 6\n", "[bot] reply_deadline_seconds"),
+        ('[bot]\ntimezone = "Mars/Olympus"\n', "[bot] timezone"),
+        ("[serverr]\nport = 1\n", "[serverr]"),
+        ('[[channels]]\ntype = "telegram"\nname = "t"\n', "[[channels]] number 1"),
+        (WECHAT.replace('token = "tok123"\n', ""), "[[channels]] number 1, token"),
+        (WECHAT + 'encoding_aes_key = "short"\n', "[[channels]] number 1, encoding_aes_key"),
+        (WECHAT.replace('name = "oa"', 'name = "o a/x"'), "[[channels]] number 1, name"),
     ],
     ids=[
         "port-text",
@@ -112,7 +123,46 @@ def test_a_bad_environment_value_names_the_key(
     ],
 )
 def test_bad_values_are_refused_naming_the_key(tmp_path: Path, text: str, key: str) -> None:
-    assert f"config key {key}" in refusal(tmp_path, text)
+    message = refusal(tmp_path, text)
+    assert f"config key {key} in {tmp_path / 'villagebot.toml'}: " in message
+    assert "VILLAGEBOT_" not in message  # none of it came from the environment
+    for internal in ("Settings", "Input should", "pattern", "^", "Extra inputs"):
+        assert internal not in message
+
+
+def test_a_typo_in_the_file_names_the_file_and_the_keys_it_could_be(tmp_path: Path) -> None:
+    assert refusal(tmp_path, "[server]\nprot = 8081\n") == (
+        f"config key [server] prot in {tmp_path / 'villagebot.toml'}: is not a known key "
+        "(known here: host, port, max_body_bytes, public_url)"
+    )
+
+
+def test_a_typo_in_the_environment_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VILLAGEBOT_SERVER__PROT", "8081")
+    message = refusal(tmp_path, "[server]\nport = 8081\n")
+    assert message.startswith("config key [server] prot from VILLAGEBOT_SERVER__PROT: ")
+    assert "villagebot.toml" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[server]\npublic_url = "bot.example.cn"\n', "an address such as https://"),
+        ('[redis]\nprefix = "v b"\n', "letters, digits, _, : and -"),
+        ('[scheduler]\nquiet_hours = "22-7"\n', '"22:00-07:00"'),
+        (WECHAT.replace('name = "oa"', 'name = "OA"'), "lower-case letters"),
+        ('[bot]\nlocale = "fr"\n', "must be 'zh_CN' or 'en', not 'fr'"),
+        ("[scheduler]\nrenew_seconds = 30\n", "renew_seconds must be shorter than lock_seconds"),
+    ],
+    ids=["public-url", "redis-prefix", "quiet-hours", "channel-name", "locale", "renew"],
+)
+def test_refusals_say_what_is_expected(tmp_path: Path, text: str, expected: str) -> None:
+    message = refusal(tmp_path, text)
+    assert expected in message
+    assert "pattern" not in message
+    assert "Value error" not in message
 
 
 def test_two_channels_with_one_name_are_refused(tmp_path: Path) -> None:

@@ -1,15 +1,21 @@
 """Which category a villager's words point to: jieba with the categories' words added to
-its dictionary, then the category with the most (and longest) words found."""
+its dictionary, then the category with the most (and longest) words found.
+
+jieba (its import and its dictionary, a second or more) is loaded only where a classifier is
+built: at start-up in a thread, with its prepared dictionary cached in the cache directory.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import jieba
 import yaml
 from pydantic import BaseModel, Field
 
@@ -22,6 +28,7 @@ log = logging.getLogger(__name__)
 
 OTHER = "其他"
 WordChange = tuple[str, str, bool]  # (category, word, removed)
+Version = tuple[int, int]  # of the admins' changes (storage: category_words_version)
 
 
 class CategoryIn(BaseModel):
@@ -59,19 +66,37 @@ class Guess:
     words: tuple[str, ...]  # the words that pointed to it; empty: nothing did (其他)
 
 
+def _tokenizer(cache_dir: Path | None) -> Any:
+    """A jieba tokenizer of the default dictionary, its prepared form kept in `cache_dir`
+    (None: the system's temporary directory, as jieba does by itself)."""
+    import jieba  # imported here: it takes a while (pkg_resources), and only this needs it
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    if cache_dir is not None:
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tokenizer.tmp_dir = str(cache_dir)
+        except OSError as exc:
+            log.warning("cannot keep jieba's dictionary in %s (%s): using /tmp", cache_dir, exc)
+    return tokenizer
+
+
 class Classifier:
-    def __init__(self, categories: list[Category]) -> None:
+    def __init__(self, categories: list[Category], cache_dir: Path | None = None) -> None:
         self.categories = {c.name: c for c in categories}
         self._order = [c.name for c in categories]
         self._by_word = {w: c.name for c in reversed(categories) for w in c.words}
-        jieba.setLogLevel(logging.WARNING)
-        self._tokenizer = jieba.Tokenizer()
+        self._tokenizer = _tokenizer(cache_dir)
         for word in self._by_word:
             self._tokenizer.add_word(word, freq=100_000)  # stays one word when it appears
 
     @classmethod
     def from_file(
-        cls, path: Path = CATEGORIES_FILE, changes: Iterable[WordChange] = ()
+        cls,
+        path: Path = CATEGORIES_FILE,
+        changes: Iterable[WordChange] = (),
+        cache_dir: Path | None = None,
     ) -> Classifier:
         """The categories of the file, with the admins' changes applied in order: an added
         word points to its category only (it leaves any other); a removed one to none."""
@@ -97,7 +122,8 @@ class Classifier:
                     c.personal,
                 )
                 for c in data.categories
-            ]
+            ],
+            cache_dir,
         )
 
     def _words_in(self, token: str) -> list[str]:
@@ -133,30 +159,106 @@ class CategoryBook:
     """The classifier in use on this instance: the file's words with the admins' changes
     from the database on top. `refresh` rebuilds it when those changes differ from the ones
     it was built with (an admin's 分类词 refreshes at once; every instance also checks
-    every minute, so all agree within that)."""
+    every minute, so all agree within that).
 
-    def __init__(self, path: Path = CATEGORIES_FILE) -> None:
+    At start-up `load` builds it in a thread and returns at once; until it is done,
+    `ready()` waits for it, and so does `current()` (blocking: a message that needs the
+    words waits for them, instead of building them a second time)."""
+
+    def __init__(self, path: Path = CATEGORIES_FILE, cache_dir: Path | None = None) -> None:
         self._path = path
+        self.cache_dir = cache_dir  # where jieba keeps its prepared dictionary
         self._classifier: Classifier | None = None
-        self._version = (0, 0)  # the file alone
+        self._version: Version = (0, 0)  # the file alone
+        self._loading: Future[tuple[Classifier, Version]] | None = None
 
     def current(self) -> Classifier:
-        if self._classifier is None:  # jieba's dictionary takes half a second: once
-            self._classifier = Classifier.from_file(self._path)
+        if self._loading is not None:
+            self._settle(self._loading)
+        if self._classifier is None:  # jieba's dictionary takes a second or more: once
+            self._classifier = Classifier.from_file(self._path, (), self.cache_dir)
         return self._classifier
+
+    async def ready(self) -> Classifier:
+        """The classifier, once the start-up load is done (without blocking the loop)."""
+        loading = self._loading
+        if loading is not None:
+            with contextlib.suppress(Exception):  # _settle says what went wrong
+                await asyncio.wrap_future(loading)
+            self._settle(loading)
+        if self._classifier is None:
+            self._classifier = await asyncio.to_thread(
+                Classifier.from_file, self._path, (), self.cache_dir
+            )
+        return self._classifier
+
+    def _settle(self, loading: Future[tuple[Classifier, Version]]) -> None:
+        if self._loading is not loading:
+            return  # another caller took it already
+        try:
+            self._classifier, self._version = loading.result()
+        except Exception:
+            log.exception("could not load the report category words; building them again")
+        finally:
+            self._loading = None
+
+    async def _changes(self, store: Store) -> tuple[Version, list[WordChange]]:
+        version = await store.reports.category_words_version()
+        changes = [(c.category, c.word, c.removed) for c in await store.reports.category_words()]
+        return version, changes
+
+    async def load(self, store: Store | None) -> None:
+        """Start building the classifier in a thread (after reading the admins' changes from
+        `store`; None: the database is not there, the file's words alone) and return."""
+        if self._loading is not None:  # an earlier app's, in this process (tests)
+            await self.ready()
+        version, changes = await self._changes(store) if store is not None else ((0, 0), [])
+        if self._classifier is not None and version == self._version:
+            return
+        loading: Future[tuple[Classifier, Version]] = Future()
+        loading.set_running_or_notify_cancel()  # a waiter that gives up cannot cancel it
+        # submitted now, so that a current() that waits for it cannot wait for the loop
+        asyncio.get_running_loop().run_in_executor(None, self._build, loading, changes, version)
+        self._loading = loading
+
+    def _build(
+        self, loading: Future[tuple[Classifier, Version]], changes: list[WordChange], v: Version
+    ) -> None:
+        try:
+            classifier = Classifier.from_file(self._path, changes, self.cache_dir)
+        except BaseException as exc:  # for whoever takes the result (_settle logs it)
+            loading.set_exception(exc)
+            return
+        loading.set_result((classifier, v))
+        log.info("report category words loaded")
 
     async def refresh(self, store: Store, *, force: bool = False) -> bool:
         """Rebuild if the admins' changes moved on (or `force`); True if it did."""
-        version = await store.reports.category_words_version()
+        if self._loading is not None:
+            await self.ready()  # the start-up load first, so it never overwrites this one
+        version, changes = await self._changes(store)
         if version == self._version and self._classifier is not None and not force:
             return False
-        changes = [(c.category, c.word, c.removed) for c in await store.reports.category_words()]
-        self._classifier = await asyncio.to_thread(Classifier.from_file, self._path, changes)
+        self._classifier = await asyncio.to_thread(
+            Classifier.from_file, self._path, changes, self.cache_dir
+        )
         self._version = version
         return True
 
 
 BOOK = CategoryBook()
+
+
+async def load(uow: UnitOfWork, cache_dir: Path | None = None) -> None:
+    """At start-up: the admins' changes read, the classifier building in a thread; on a
+    database failure, the file's words (the next refresh adds the changes)."""
+    BOOK.cache_dir = cache_dir
+    try:
+        async with uow() as store:
+            await BOOK.load(store)
+    except Exception:
+        log.exception("could not read the report category words; the file's for now")
+        await BOOK.load(None)
 
 
 async def refresh(uow: UnitOfWork) -> None:

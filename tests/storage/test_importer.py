@@ -126,7 +126,22 @@ BAD_FILES = [
         "V9",
     ),
     ("duplicate code", "  - code: P3\n", "  - code: P2\n", "code: P2", "used twice"),
-    ("short phone", '"13900004444"', '"1390000444"', "1390000444", "phone"),
+    ("short phone", '"13900004444"', '"1390000444"', "1390000444", "phone: must be 11 digits"),
+    (
+        "unknown field",
+        "name: 孙小明",
+        "name: 孙小明\n    age: 9",
+        "age: 9",
+        "age: is not a field of a person (code, name",
+    ),
+    (
+        "unit as a word",
+        "- {code: G2, name: 柳树村二网格, level: grid}",
+        "- G2",
+        "- G2",
+        "must be a unit (code, name, level, children)",
+    ),
+    ("bad code", "  - code: P3\n", "  - code: P 3\n", "code: P 3", "letters, digits"),
 ]
 
 
@@ -144,6 +159,8 @@ async def test_bad_file_is_refused_naming_line_and_field_and_nothing_is_written(
     message = str(refused.value)
     assert f"{bad}:{line_of(bad, fragment)}:" in message
     assert words in message
+    for internal in ("In)", "Input should", "pattern", "^", "Extra inputs"):  # UnitIn, regex
+        assert internal not in message
     assert sum((await counts(uow)).values()) == 0
 
 
