@@ -294,7 +294,7 @@ class OutboxWorker:
                 self._metrics.outbox_sends.labels(channel, "throttled").inc()
                 return self._later(row, exc.retry_after, str(exc), row.attempts, hold=True)
             if exc.permanent:
-                return self._dead(row, str(exc))
+                return self._dead(row, str(exc), row.attempts + 1)
             return self._failed(row, str(exc))
         except (ClientError, TimeoutError, OSError) as exc:
             return self._failed(row, f"{type(exc).__name__}: {exc}")
