@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bot.app import SERVICES, create_app
+from bot.app import SERVICES, Services, create_app
 from bot.i18n import Translations
 from storage.importer import import_registry, read_registry
 from tests.conftest import DATA, IN_CI, database_url, make_settings
 from tests.factories import jpeg
-from tests.sim_support import enroll
+from tests.sim_support import drain, enroll
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -46,7 +46,7 @@ def missing(what: str) -> None:
 
 
 @pytest.fixture
-async def sim_url(tmp_path: Path, aiohttp_server: Any) -> str:
+async def sim_server(tmp_path: Path, aiohttp_server: Any) -> tuple[str, Services]:
     """A real server on a free port: the app on SQLite, the test registry, simulator accounts."""
     url = await database_url("sqlite", tmp_path)
     settings = make_settings(url, "", f"vbtest:{uuid.uuid4().hex[:12]}", tmp_path / "media")
@@ -57,7 +57,12 @@ async def sim_url(tmp_path: Path, aiohttp_server: Any) -> str:
         services.uow, read_registry(DATA / "registry.yaml"), services.clock.now()
     )
     await enroll(services)
-    return str(server.make_url("/sim"))
+    return str(server.make_url("/sim")), services
+
+
+@pytest.fixture
+def sim_url(sim_server: tuple[str, Services]) -> str:
+    return sim_server[0]
 
 
 @pytest.fixture
@@ -146,6 +151,30 @@ def on_a_desktop(driver: WebDriver, url: str, shot: Path) -> None:
     texts = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#log .msg.in .bubble")]
     assert texts[-1] == "<b>你好</b>"
     assert driver.find_elements(By.CSS_SELECTOR, "#log b") == []
+    driver.save_screenshot(str(shot))
+    assert_in_sight(driver)
+
+
+async def test_the_weekly_table_is_drawn_as_a_table(
+    sim_server: tuple[str, Services], browser: WebDriver, tmp_path: Path
+) -> None:
+    """The simulator draws the markdown it is given: the township's weekly digest is a
+    table with a row per village, no raw `|---|` left on the screen."""
+    url, services = sim_server
+    assert await services.scheduler.run("digest-weekly") >= 1
+    await drain(services)
+    await asyncio.to_thread(weekly_table, browser, url, tmp_path / "sim-weekly-390x844.png")
+
+
+def weekly_table(driver: WebDriver, url: str, shot: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    screen(driver, 390, 844)
+    open_chat(driver, url, "sim-P7", "g-t1-cadres")  # 周镇长, in 河口镇's cadre group
+    until(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#log table"), "the table")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#log table tbody tr")
+    assert [r.find_elements(By.TAG_NAME, "td")[1].text for r in rows] == ["柳树村"]
+    assert "|" not in driver.find_element(By.ID, "log").text
     driver.save_screenshot(str(shot))
     assert_in_sight(driver)
 
