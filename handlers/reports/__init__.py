@@ -68,7 +68,8 @@ class LooksLikeReport:
     Command("随手拍", "report"), roles={Role.VILLAGER}, menu="menu.report", menu_order=30
 )
 async def guided_start(msg: InboundMessage, ctx: Context) -> Reply:
-    ctx.conversation.set(GUIDED, step="photo", photos=[])
+    # each step takes the villager's words as they come (通知说… is what happened)
+    ctx.conversation.set(GUIDED, verbatim=True, step="photo", photos=[])
     return ctx.reply("report.guide.photo")
 
 
@@ -91,7 +92,7 @@ async def guided_step(msg: InboundMessage, ctx: Context) -> Reply:
         data["photos"] = [*data.get("photos", []), name][-MAX_PHOTOS:]
         if step == "photo":
             return _next_step(ctx, data, "what")
-        ctx.conversation.set(GUIDED, **data)
+        ctx.conversation.set(GUIDED, verbatim=True, **data)
         return ctx.reply("report.guide.another_photo")
     if msg.kind is Kind.LOCATION and msg.location is not None:
         data["location"] = msg.location.model_dump()
@@ -113,7 +114,7 @@ async def guided_step(msg: InboundMessage, ctx: Context) -> Reply:
 
 
 def _next_step(ctx: Context, data: dict[str, Any], step: str) -> Reply:
-    ctx.conversation.set(GUIDED, **(data | {"step": step}))
+    ctx.conversation.set(GUIDED, verbatim=True, **(data | {"step": step}))
     return ctx.reply(f"report.guide.{step}")
 
 

@@ -56,13 +56,15 @@ async def test_guided_mode_asks_photo_what_where_and_submits(
     await enroll(services)
     assert await say(client, "sim-P1", "随手拍") == [ZH.t("report.guide.photo")]
     assert await send_photo(client, "sim-P1", png()) == [ZH.t("report.guide.what")]
-    assert await say(client, "sim-P1", "水沟堵了，雨天漫到路上") == [ZH.t("report.guide.where")]
+    # what happened, in the villager's words, even when they start with a command word
+    words = "通知说要修的水沟又堵了，雨天漫到路上"
+    assert await say(client, "sim-P1", words) == [ZH.t("report.guide.where")]
     (answer,) = await send_location(client, "sim-P1", *GATE, "柳树村村口")
     (report,) = await reports(services)
     assert f"#{report.id}" in answer
     assert (report.category, report.text, report.place) == (
         "水利设施",
-        "水沟堵了，雨天漫到路上",
+        words,
         "柳树村村口",
     )
     assert (report.latitude, report.longitude) == GATE
