@@ -37,10 +37,10 @@ from bot.outbox import OutboxWorker, Sender
 from bot.store import Keys, KeyValue, MemoryStore, RedisStore
 from bot.tasks import TaskSet
 from handlers import build_router
-from handlers.reports import classify as categories
 from scheduler.runner import Scheduler
 from storage.db import WalCheckpointer, create_engine, session_factory
 from storage.repos import UnitOfWork, unit_of_work
+from understanding import Understanding
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class Services:
     outbox: OutboxWorker
     http: Http
     scheduler: Scheduler
+    understanding: Understanding
 
 
 SERVICES = web.AppKey("services", Services)
@@ -83,8 +84,18 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     links = Links(settings.server.public_url)
     media = MediaStore(settings.media.dir, settings.media.max_bytes)
     photos = Photos(media)
+    understanding = Understanding(cache_dir=settings.cache_dir)
     dispatcher = Dispatcher(
-        build_router(), uow, kv, clock, settings.bot, translations, metrics, links, photos
+        build_router(),
+        uow,
+        kv,
+        clock,
+        settings.bot,
+        translations,
+        metrics,
+        links,
+        photos,
+        understanding,
     )
     deps = ChannelDeps(dispatcher=dispatcher, tasks=tasks, clock=clock, metrics=metrics)
     channels: dict[str, Channel] = {}
@@ -125,6 +136,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         outbox,
         http,
         scheduler,
+        understanding,
     )
 
 
@@ -160,8 +172,9 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     # The category words, as the admins left them: read now, built in a thread while the
     # server starts listening (jieba's dictionary takes seconds); a message that needs them
     # waits for them.
-    await categories.load(services.uow, services.settings.cache_dir)
-    words = asyncio.create_task(categories.keep_fresh(services.uow), name="category words")
+    # the model trains and the words load in a thread: the server listens meanwhile
+    await services.understanding.load(services.uow)
+    words = asyncio.create_task(services.understanding.keep_fresh(services.uow), name="words")
     if services.settings.scheduler.enabled:
         services.scheduler.start()
     yield

@@ -18,6 +18,7 @@ from bot.router import MenuEntry
 from bot.store import KeyValue
 from storage.models import Level, Role
 from storage.repos import Store
+from understanding import Understanding
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,8 @@ class Conversation:
 class Menu(Protocol):
     def menu_for(self, roles: Collection[Role]) -> list[MenuEntry]: ...
 
+    def is_command(self, text: str) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Context:
@@ -84,6 +87,7 @@ class Context:
     links: Links = field(default_factory=Links)
     photos: Photos | None = None  # None: this bot keeps no photos (a test's bare dispatcher)
     translations: Translations | None = None  # every locale, for words to other people
+    understanding: Understanding = field(default_factory=Understanding)
     args: str = ""
 
     @property

@@ -34,6 +34,7 @@ from storage.logwriter import InboundLogWriter
 from storage.models import InboundResult, Role
 from storage.repos import Store, UnitOfWork
 from storage.repos.inbound import LogRow, log_row
+from understanding import Understanding
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Dispatcher:
         metrics: Metrics,
         links: Links | None = None,
         photos: Photos | None = None,
+        understanding: Understanding | None = None,
     ) -> None:
         self._router = router
         self._uow = uow
@@ -76,6 +78,7 @@ class Dispatcher:
         self._metrics = metrics
         self._links = links or Links()
         self._photos = photos
+        self._understanding = understanding or Understanding()
         self.directory = Directory(uow, kv, settings.directory_ttl_seconds)
         self.log_writer = InboundLogWriter(uow)
         self.on_push: Callable[[], None] = lambda: None  # the outbox worker's wake-up
@@ -255,6 +258,7 @@ class Dispatcher:
             links=self._links,
             photos=self._photos,
             translations=self._translations,
+            understanding=self._understanding,
         )
 
     def _with_way_out(

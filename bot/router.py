@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.message import InboundMessage, Kind, Reply
 from storage.models import Role
+from understanding import Intent
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -73,6 +74,19 @@ class InState:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadsAs:
+    """Matches text the application's understanding reads as one of these intents."""
+
+    intents: frozenset[Intent]
+
+    def __init__(self, *intents: Intent) -> None:
+        object.__setattr__(self, "intents", frozenset(intents))
+
+    def __call__(self, msg: InboundMessage, ctx: Context) -> bool:
+        return bool(msg.text.strip()) and ctx.understanding.read(msg.text).intent in self.intents
+
+
+@dataclass(frozen=True, slots=True)
 class EventIs:
     events: frozenset[str]
 
@@ -103,7 +117,6 @@ class HandlerSpec:
     filters: tuple[Filter, ...]
     roles: frozenset[Role] | None  # None: anyone, guests included
     menu: MenuEntry | None
-    fallback: bool = False  # answers only what nothing else answered
 
     @property
     def step(self) -> bool:
@@ -112,6 +125,12 @@ class HandlerSpec:
 
     def allows(self, roles: Collection[Role]) -> bool:
         return self.roles is None or not self.roles.isdisjoint(roles)
+
+
+def _binding_would_allow(spec: HandlerSpec, ctx: Context) -> bool:
+    """A guest's photo or problem is a villager's: they are told to bind. Other free text
+    meant for others (an elder's check-in in their own words) is simply not theirs."""
+    return Role.GUEST in ctx.roles and spec.roles is not None and Role.VILLAGER in spec.roles
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +168,10 @@ class Router:
         menu: str | None = None,
         menu_order: int = 100,
         menu_roles: Collection[Role] | None = None,
-        fallback: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register a handler. `menu` is the catalog key of its line in the help menu, shown
         to `menu_roles` (default: the roles that may use it) when only some of those who may
-        use it have a use for it (平安 is for elders); a `fallback` answers only a message
-        nothing else (an observer included) answered."""
+        use it have a use for it (平安 is for elders)."""
         commands = [f for f in filters if isinstance(f, Command)]
         if len(commands) > 1:
             raise ValueError("a handler takes at most one Command filter")
@@ -171,7 +188,6 @@ class Router:
                     filters=others,
                     roles=role_set,
                     menu=MenuEntry(menu, shown, menu_order) if menu else None,
-                    fallback=fallback,
                 )
             )
             return func
@@ -194,21 +210,18 @@ class Router:
     ) -> Match | None:
         """The handler for the message, or None.
 
-        A flow's own words (its 取消) come first, then command words, then free text, each
-        in priority order: so 我的信息 typed in the middle of 绑定 is answered as itself. A
-        step that takes any text as its content (State.verbatim: a notice's title) keeps
-        it, unless the message is a command word alone. In a group, free text reaches only
-        the steps of the sender's own flow in that chat, unless the bot is @mentioned.
-        A command word that was refused is not then taken for free text; a fallback stays
-        quiet when an observer has `answered`."""
+        A flow's own words (its 取消) come first, then command words, then the flow's step,
+        then other free text, each in priority order: so 我的信息 typed in the middle of 绑定
+        is answered as itself. A step that takes any text as its content (State.verbatim: a
+        notice's title) keeps it, unless the message is a command word alone. In a group,
+        free text reaches only the steps of the sender's own flow in that chat, unless the
+        bot is @mentioned. A command word that was refused is not then taken for free text;
+        when an observer has `answered` (an SOS), free text gets no second answer."""
         verbatim = ctx.state is not None and ctx.state.verbatim
         own = [s for s in self.handlers() if s.command is not None and s.step]
         commands = [s for s in self.handlers() if s.command is not None and not s.step]
         free = [s for s in self.handlers() if s.command is None]
-        if verbatim:  # command words alone first, then the step
-            order = own + commands + [s for s in free if s.step] + [s for s in free if not s.step]
-        else:
-            order = own + commands + free
+        order = own + commands + [s for s in free if s.step] + [s for s in free if not s.step]
         refused: Match | None = None
         for spec in order:
             args = ""
@@ -225,15 +238,23 @@ class Router:
                 continue
             if spec.allows(ctx.roles):
                 return Match(spec, args, permitted=True)
-            refused = refused or Match(spec, args, permitted=False)
+            if spec.command is not None or _binding_would_allow(spec, ctx):
+                refused = refused or Match(spec, args, permitted=False)
         return refused
 
     @staticmethod
     def _hears(spec: HandlerSpec, msg: InboundMessage, answered: bool, refused: bool) -> bool:
         """Whether a handler of free text may take this message at all."""
-        if refused or (spec.fallback and answered):
+        if refused or (answered and not spec.step):
             return False
         return msg.addressed or spec.step
+
+    def is_command(self, text: str) -> bool:
+        """Whether the text starts with a command word (帮助, 平安, 接单 …)."""
+        return any(
+            spec.command is not None and spec.command.args(text) is not None
+            for spec in self.handlers()
+        )
 
     def cancellable(self, state: str) -> bool:
         """Whether 取消 ends this state (its flow has a cancel handler)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.router import Router
 from handlers import binding, elders, fallback, help, notices, reports
-from handlers.reports import cadre, following, reading, stats, words
+from handlers.reports import asking, cadre, following, reading, stats, words
 
 
 def build_router() -> Router:
@@ -21,6 +21,7 @@ def build_router() -> Router:
         words.router,
         notices.router,
         following.router,
+        asking.router,
         reports.router,
         fallback.router,
     ):

@@ -40,6 +40,7 @@ from storage.importer import import_registry, read_registry
 from storage.migrate import upgrade_to_head
 from storage.models import Base
 from storage.repos import UnitOfWork, unit_of_work
+from understanding import Understanding
 
 PG_URL = os.environ.get("VB_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 PG_DATABASE = os.environ.get("VB_TEST_PG_DATABASE", "villagebot_test")  # one per concurrent run
@@ -155,6 +156,17 @@ async def uow(db_url: str) -> AsyncIterator[UnitOfWork]:
     engine = create_engine(db_url)
     yield unit_of_work(session_factory(engine))
     await engine.dispose()
+
+
+# --- understanding ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def trained_model() -> None:
+    """Train the model on the corpus's train split once, before the first test: every app
+    of the session then finds it trained (it is kept for the process), and no test's first
+    message waits seconds for it."""
+    Understanding().categories  # noqa: B018 (builds it)
 
 
 # --- key-value stores -------------------------------------------------------------------

@@ -147,7 +147,7 @@ def on_a_desktop(driver: WebDriver, url: str, shot: Path) -> None:
     # words are shown as words, never taken for HTML
     driver.find_element(By.ID, "text").send_keys("<b>你好</b>")
     driver.find_element(By.ID, "send").click()
-    until(driver, lambda: newest(driver) == ZH.t("fallback.unknown"), "the bot's answer")
+    until(driver, lambda: newest(driver) == ZH.t("fallback.chat"), "the bot's answer")
     texts = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#log .msg.in .bubble")]
     assert texts[-1] == "<b>你好</b>"
     assert driver.find_elements(By.CSS_SELECTOR, "#log b") == []

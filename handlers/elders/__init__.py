@@ -10,10 +10,11 @@ everyone it reached ("老人已报平安"); an SOS closes only with a visit (已
 from __future__ import annotations
 
 from bot.context import Context
-from bot.message import InboundMessage, Reply
-from bot.router import Command, Router
+from bot.message import InboundMessage, Kind, Reply
+from bot.router import Command, KindIs, ReadsAs, Router
 from handlers.elders.alerts import Care, Reached, climb, heard_from, raise_quiet, sos
 from storage.models import CADRE_ROLES, Person, Role
+from understanding import Intent, Reading
 
 router = Router(name="elders")
 __all__ = ["Care", "climb", "raise_quiet", "router"]
@@ -31,11 +32,22 @@ async def watch(msg: InboundMessage, ctx: Context) -> Reply | None:
         return None
     care = Care.of(ctx)
     now = ctx.clock.now()
-    if any(word in msg.text for word in ctx.settings.elder_sos_words):
+    reading = await _read(msg, ctx)
+    listed = any(word in msg.text for word in ctx.settings.elder_sos_words)
+    if listed or (reading is not None and reading.alarm):
         reached = await sos(care, person.id, msg.text.strip(), now)
         return _sos_answer(ctx, reached)
     await heard_from(care, person.id, now, by=None, note="")
     return None
+
+
+async def _read(msg: InboundMessage, ctx: Context) -> Reading | None:
+    """What an elder's words mean (an SOS need not say 救命: 胸口痛得很，喊个人来); a missed
+    SOS is the worst error, so the threshold leans to a false alarm."""
+    if not msg.text.strip() or ctx.menu.is_command(msg.text):
+        return None  # 帮助, 平安, 已上门 … say what they say
+    await ctx.understanding.ready()
+    return ctx.understanding.read(msg.text)
 
 
 def _sos_answer(ctx: Context, reached: Reached) -> Reply:
@@ -71,6 +83,13 @@ async def check_in(msg: InboundMessage, ctx: Context) -> Reply:
     """An elder's 平安 (the activity itself was noted by `watch`)."""
     assert ctx.person is not None
     return ctx.reply("elder.checkin_ok", name=ctx.person.name)
+
+
+@router.message(KindIs(Kind.TEXT, Kind.VOICE), ReadsAs(Intent.CHECKIN), roles={Role.ELDER})
+async def check_in_in_own_words(msg: InboundMessage, ctx: Context) -> Reply:
+    """今天精神还可以哈: an elder's 平安 in their own words."""
+    assert ctx.person is not None
+    return ctx.reply("elder.checkin_free", name=ctx.person.name)
 
 
 @router.message(

@@ -7,9 +7,9 @@ from __future__ import annotations
 from bot.context import Context
 from bot.message import InboundMessage, Reply
 from bot.router import Command, Router
-from handlers.reports.classify import BOOK, OTHER, Classifier
 from handlers.reports.lifecycle import category_shown
 from storage.models import CategoryWord, Role
+from understanding import OTHER, Category
 
 router = Router(name="reports.words")
 
@@ -26,14 +26,14 @@ MAX_WORD = 16
 )
 async def category_words(msg: InboundMessage, ctx: Context) -> Reply:
     """分类词 | 分类词 路灯电力 | 分类词 路灯电力 加 灯泡 灯杆 | 分类词 路灯电力 删 电表"""
-    book = BOOK.current()
+    categories = ctx.understanding.categories
     parts = ctx.args.split()
     if not parts:
-        return _overview(ctx, book)
+        return _overview(ctx, categories)
     name, action, words = parts[0], (parts[1] if len(parts) > 1 else ""), parts[2:]
-    category = book.categories.get(name)
+    category = categories.get(name)
     if category is None:
-        names = ctx.t("report.name_separator").join(_label(ctx, c) for c in book.categories)
+        names = ctx.t("report.name_separator").join(_label(ctx, c) for c in categories)
         return ctx.reply("report.words_unknown", category=name, names=names)
     if not action:
         return ctx.reply(
@@ -61,18 +61,19 @@ async def category_words(msg: InboundMessage, ctx: Context) -> Reply:
             )
         )
     await ctx.store.session.flush()
-    await BOOK.refresh(ctx.store, force=True)  # this instance at once; the others within a minute
-    now_words = BOOK.current().categories[name].words
+    # this instance at once; the others within a minute
+    await ctx.understanding.refresh(ctx.store, force=True)
+    now_words = ctx.understanding.categories[name].words
     return ctx.reply(
         "report.words_changed", category=_label(ctx, name), words=_listed(ctx, now_words)
     )
 
 
-def _overview(ctx: Context, book: Classifier) -> Reply:
+def _overview(ctx: Context, categories: dict[str, Category]) -> Reply:
     lines = [ctx.t("report.words_title")]
     lines += [
         ctx.t("report.words_count", category=_label(ctx, c.name), count=len(c.words))
-        for c in book.categories.values()
+        for c in categories.values()
     ]
     lines.append(ctx.t("report.words_usage"))
     return Reply.of_text("\n".join(lines))

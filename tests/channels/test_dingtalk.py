@@ -159,7 +159,7 @@ async def test_group_message_mentioning_the_robot(
     at = now_ms(clock)
     payload = text_payload("今天开会吗", "g1", at, group=True)
     resp = await client.post("/callback/ding", data=body(payload), headers=headers(at))
-    assert (await resp.json())["text"]["content"] == ZH.t("fallback.unknown")
+    assert (await resp.json())["text"]["content"] == ZH.t("fallback.chat")
     (row,) = await logged(services)
     assert (row.chat_id, row.sender_id) == ("cidTESTgroup==", "user001")
 

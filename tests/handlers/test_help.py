@@ -46,7 +46,7 @@ async def test_cadre_menu_is_titled_for_cadres(
 
 
 async def test_unknown_text_points_to_the_menu(client: Client, registry: None) -> None:
-    assert await say(client, "sim-guest-1", "今天天气怎么样") == [ZH.t("fallback.unknown")]
+    assert await say(client, "sim-guest-1", "今天天气怎么样") == [ZH.t("fallback.chat")]
 
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"

@@ -9,49 +9,44 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import Services
 from bot.i18n import Translations
-from handlers.reports.classify import BOOK, CategoryBook
 from storage.models import Role
 from tests.handlers.support import give_role, reports
 from tests.sim_support import enroll, say
+from understanding import Understanding
 
 ZH = Translations().for_locale("zh_CN")
 Client = TestClient[Any, Any]
 ADMIN = "sim-P5"
 
 
-async def test_an_admin_adds_moves_and_removes_words_and_they_apply_at_once(
+async def test_an_admins_words_decide_the_category_over_the_model_at_once(
     client: Client, services: Services, registry: None
 ) -> None:
     await give_role(services, "P5", "C1", Role.ADMIN)
     await enroll(services)
-    assert await say(client, "sim-P1", "灯泡烧了") == [ZH.t("fallback.unknown")]
-    (added,) = await say(client, ADMIN, "分类词 路灯电力 加 灯泡")
-    assert added.startswith(ZH.t("report.words_changed", category="路灯电力", words=""))
-    assert added.endswith("、灯泡")
-    (answer,) = await say(client, "sim-P1", "灯泡烧了")
-    (report,) = await reports(services)
-    assert report.category == "路灯电力"
-    assert f"#{report.id}" in answer
-    # a word added to another category moves there
-    await say(client, ADMIN, "分类词 水利设施 加 井盖")
+    # the model takes a lost manhole cover for the roads; the county's water office says
+    # its covers are theirs: an admin moves the word, and it decides from now on
+    assert services.understanding.read("井盖丢了").category == "道路交通"
+    (added,) = await say(client, ADMIN, "分类词 水利设施 加 井盖")
+    assert added.startswith(ZH.t("report.words_changed", category="水利设施", words=""))
+    assert added.endswith("、井盖")
     (listed,) = await say(client, ADMIN, "分类词 道路交通")
     assert "井盖" not in listed
-    await say(client, "sim-P4", "井盖丢了")
-    assert (await reports(services))[-1].category == "水利设施"
-    # a removed word points nowhere
-    await say(client, ADMIN, "分类词 路灯电力 删 灯泡")
-    assert await say(client, "sim-P8", "灯泡烧了") == [ZH.t("fallback.unknown")]
-    assert len(await reports(services)) == 2
+    (answer,) = await say(client, "sim-P1", "井盖丢了")
+    (report,) = await reports(services)
+    assert report.category == "水利设施"
+    assert f"#{report.id}" in answer
+    # removed, the word decides nothing: the model reads the words again
+    await say(client, ADMIN, "分类词 水利设施 删 井盖")
+    assert "井盖" not in services.understanding.categories["水利设施"].words
     # another instance (or this one after a restart) builds the same words from the database
-    other = CategoryBook()
+    other = Understanding()
     async with services.uow() as store:
         assert await other.refresh(store)
         assert not await other.refresh(store)  # nothing new: no rebuild
-    assert (
-        other.current().categories["水利设施"].words == BOOK.current().categories["水利设施"].words
-    )
-    assert "井盖" in other.current().categories["水利设施"].words
-    assert "灯泡" not in other.current().categories["路灯电力"].words
+    mine = services.understanding.categories
+    assert other.categories["水利设施"].words == mine["水利设施"].words
+    assert "井盖" not in other.categories["道路交通"].words
 
 
 async def test_listing_and_mistakes_get_clear_answers(
@@ -63,7 +58,7 @@ async def test_listing_and_mistakes_get_clear_answers(
     lines = overview.splitlines()
     assert lines[0] == ZH.t("report.words_title")
     assert ZH.t("report.words_count", category="路灯电力", count=8) in lines
-    names = "、".join(BOOK.current().categories)
+    names = "、".join(services.understanding.categories)
     assert await say(client, ADMIN, "分类词 路灯") == [
         ZH.t("report.words_unknown", category="路灯", names=names)
     ]

@@ -58,7 +58,7 @@ ZH = Translations().for_locale("zh_CN")
 async def a_day_in_the_district(d: District, *, check: bool = True) -> list[Report]:
     """Two reports from 柳树村 (one fixed the same day) and a notice from 河口镇 to its
     villages, asking each to acknowledge it (`check`: and the fix's answer checked)."""
-    await say(d.client, WANG, "村口路灯坏了，晚上看不见路")
+    await say(d.client, WANG, "村口路灯坏了三天了")
     await say(d.client, WANG, "垃圾堆在路边好几天没人清理")
     async with d.services.uow() as store:
         reports = list((await store.session.scalars(select(Report).order_by(Report.id))).all())

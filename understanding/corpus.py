@@ -1,0 +1,58 @@
+"""The labelled corpus the model learns from (data/train.csv) and is measured on
+(data/test.csv): how it was written and split is in data/README.md. Training reads the
+train split only; the test split is for bench/understanding.py and the tests."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+CORPUS_DIR = Path(__file__).with_name("data")
+TRAIN = CORPUS_DIR / "train.csv"
+TEST = CORPUS_DIR / "test.csv"
+SPLIT_SEED = "villagebot-2026-12-02"  # the split's seed: fixed once, never changed
+TEST_SHARE = 5  # one message in five goes to the test split
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    intent: str  # report, question, chat, checkin, sos, progress, points, policy
+    category: str = ""  # a report's category
+
+    @property
+    def label(self) -> str:
+        """What the model learns to say: an intent, or report:<category>."""
+        return f"report:{self.category}" if self.intent == "report" else self.intent
+
+
+def read(path: Path) -> list[Example]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return [
+            Example(row["text"].strip(), row["intent"].strip(), (row["category"] or "").strip())
+            for row in csv.DictReader(f)
+            if row["text"].strip()
+        ]
+
+
+def write(path: Path, examples: Iterable[Example]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(["text", "intent", "category"])
+        out.writerows([e.text, e.intent, e.category] for e in examples)
+
+
+def in_test_split(example: Example) -> bool:
+    """Which split a message belongs to, by a seeded hash of its words: fixed for each
+    message whatever else the corpus holds, so adding messages never moves one."""
+    digest = hashlib.sha256(f"{SPLIT_SEED}\n{example.text}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % TEST_SHARE == 0
+
+
+def split(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
+    train = [e for e in examples if not in_test_split(e)]
+    test = [e for e in examples if in_test_split(e)]
+    return train, test
