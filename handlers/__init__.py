@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.router import Router
 from handlers import binding, elders, fallback, help, notices, reports
-from handlers.reports import asking, cadre, following, reading, stats, words
+from handlers.reports import asking, cadre, correcting, following, reading, stats, words
 
 
 def build_router() -> Router:
@@ -16,6 +16,7 @@ def build_router() -> Router:
         binding.router,
         elders.router,
         cadre.router,
+        correcting.router,
         reading.router,  # a cadre's 查看 before a villager's (every cadre is a villager too)
         stats.router,
         words.router,

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     box.add_argument("action", choices=["list", "retry"], help="list, or retry dead pushes")
     box.add_argument("ids", nargs="*", type=int, metavar="ID", help="rows to retry (default all)")
     box.add_argument("--status", choices=OUTBOX_STATUSES, default="dead", help="for list")
+    export = verb("export", "Write what cadres corrected (改类) as corpus rows, CSV.")
+    export.add_argument("kind", choices=["corrections"], help="what to export")
     job = verb("run-job", "Run one scheduler sweep now (as if at --at).")
     job.add_argument("name", nargs="?", metavar="NAME")
     job.add_argument("--at", metavar="ISO-8601", help="pretend the clock reads this time")

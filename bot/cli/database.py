@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
         asyncio.run(outbox(settings, args.action, args.ids, OutboxStatus(args.status)))
     elif args.verb == "run-job":
         asyncio.run(run_job(settings, args.name, args.at, args.list))
+    elif args.verb == "export":
+        asyncio.run(export_corrections(settings))
 
 
 @asynccontextmanager
@@ -100,6 +103,23 @@ def print_summary(path: Path, summary: ImportSummary) -> None:
         print(f"{kind}: {n} added")  # noqa: T201
     for kind, n in sorted(summary.updated.items()):
         print(f"{kind}: {n} updated")  # noqa: T201
+
+
+async def export_corrections(settings: Settings) -> None:
+    """The cadres' 改类 as corpus rows (text, intent, category) on standard output: a file
+    understanding/data/split.py takes as it is."""
+    import csv
+
+    require_file(settings)
+    async with engine_of(settings) as engine:
+        await check_schema(settings, engine)
+        async with unit_of_work(session_factory(engine))() as store:
+            rows = await store.reports.corrections()
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["text", "intent", "category"])
+    for row in rows:
+        if row.text.strip():
+            out.writerow([row.text, "report", row.new])
 
 
 async def outbox(settings: Settings, action: str, ids: list[int], status: OutboxStatus) -> None:

@@ -19,6 +19,7 @@ from storage.models.people import (
 )
 from storage.models.reports import (
     OPEN_STATUSES,
+    CategoryCorrection,
     CategoryWord,
     Report,
     ReportEvent,
@@ -34,6 +35,7 @@ __all__ = [
     "ROLE_LEVEL",
     "AlertKind",
     "Base",
+    "CategoryCorrection",
     "CategoryWord",
     "ChatPurpose",
     "ContactRelation",

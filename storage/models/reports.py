@@ -127,3 +127,18 @@ class CategoryWord(Base):
     removed: Mapped[bool] = mapped_column(default=False)  # False: added
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     at: Mapped[datetime]
+
+
+class CategoryCorrection(Base):
+    """A cadre's 改类: the report's words and the category the bot gave and the one it is,
+    kept so that admins can export them to grow the understanding corpus."""
+
+    __tablename__ = "report_category_correction"
+
+    id: Mapped[IntPk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), index=True)
+    text: Mapped[str] = mapped_column(String(1000))
+    old: Mapped[str] = mapped_column(String(16))
+    new: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    at: Mapped[datetime]

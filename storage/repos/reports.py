@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     CADRE_ROLES,
     OPEN_STATUSES,
+    CategoryCorrection,
     CategoryWord,
     ChatPurpose,
     GroupChat,
@@ -192,6 +193,14 @@ class ReportRepo:
 
     def change_category_word(self, change: CategoryWord) -> None:
         self._s.add(change)
+
+    def correct_category(self, correction: CategoryCorrection) -> None:
+        self._s.add(correction)
+
+    async def corrections(self) -> Sequence[CategoryCorrection]:
+        """Every 改类, oldest first (for `villagebot export corrections`)."""
+        stmt = select(CategoryCorrection).order_by(CategoryCorrection.id)
+        return (await self._s.scalars(stmt)).all()
 
     async def cadres(self, unit_ids: Sequence[int]) -> Sequence[tuple[Person, RoleAssignment]]:
         """The people with a cadre role at these units, with that role."""
