@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from understanding.categories import CATEGORIES_FILE, OTHER, Category, WordChange, read_categories
-from understanding.corpus import TRAIN, read
+from understanding.corpus import TRAIN
 from understanding.keywords import Keywords, keywords
 from understanding.model import Model, prepared, trained
 from understanding.reading import Intent, Reading, decide, unread
@@ -48,7 +48,7 @@ def build(path: Path, changes: list[WordChange], corpus: Path, cache_dir: Path |
     categories = read_categories(path, changes)
     pairs = tuple((c.name, w) for c in categories for w in c.words)
     kw = keywords(pairs, cache_dir)
-    model = trained(tuple(read(corpus)), kw)
+    model = trained(corpus, kw)
     added = {w: c.name for c in categories for w in c.added}
     return Built({c.name: c for c in categories}, kw, model, added)
 

@@ -41,6 +41,7 @@ class Keywords:
     `cut` is the same tokenizer, for the model's word features."""
 
     def __init__(self, words: Sequence[tuple[str, str]], cache_dir: Path | None) -> None:
+        self.words, self.cache_dir = tuple(words), cache_dir
         self._order = list(dict.fromkeys(category for category, _ in words))
         self._by_word: dict[str, str] = {}
         for category, word in reversed(words):

@@ -8,16 +8,24 @@ where the batch solver took fifteen); it is trained on the train split when the 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from understanding.corpus import Example
 from understanding.keywords import Keywords
 from understanding.normalize import normalise, with_plain_words
 
+ROOT = Path(__file__).resolve().parent.parent  # where `python -m understanding.fit` runs
+NGRAMS = (1, 3)
 ALPHA = 1e-5  # the regularisation, chosen by cross-validation on the train split (--tune)
 
 
@@ -40,23 +48,44 @@ class WordFeatures:
         return tokens + [f"§{found.category}"] * len(found.words)
 
 
-class Model:
-    """The fitted pipeline, read once into its vocabularies, weights and coefficients, so
-    that one message costs a few dictionary look-ups and a small product (scikit-learn's
-    own predict_proba spends milliseconds checking its input, per call)."""
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """What fitting leaves, as plain data (it crosses from the process that fits it)."""
 
-    def __init__(self, pipeline: Any) -> None:
-        import numpy as np
+    labels: tuple[str, ...]
+    coef: Any  # labels x features
+    intercept: Any
+    chars: tuple[dict[str, int], Any]  # vocabulary, idf
+    words: tuple[dict[str, int], Any]
 
+    @classmethod
+    def of(cls, pipeline: Any) -> Fitted:
         union, regression = pipeline.steps[0][1], pipeline.steps[-1][1]
         chars, words = (t for _, t in union.transformer_list)
-        self._chars = Vocabulary(chars.vocabulary_, chars.idf_, 0, chars.build_analyzer())
-        self._words = Vocabulary(
-            words.vocabulary_, words.idf_, len(chars.vocabulary_), words.build_analyzer()
+        return cls(
+            tuple(regression.classes_),
+            regression.coef_,
+            regression.intercept_,
+            (dict(chars.vocabulary_), chars.idf_),
+            (dict(words.vocabulary_), words.idf_),
         )
-        self._coef = np.ascontiguousarray(regression.coef_.T)  # features x labels
-        self._intercept = regression.intercept_
-        self.labels: tuple[str, ...] = tuple(regression.classes_)
+
+
+class Model:
+    """The fitted vocabularies, weights and coefficients applied directly, so that one
+    message costs a few dictionary look-ups and a small product (scikit-learn's own
+    predict_proba spends milliseconds checking its input, per call)."""
+
+    def __init__(self, fitted: Fitted, keywords: Keywords) -> None:
+        import numpy as np
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        chars = TfidfVectorizer(analyzer="char", ngram_range=NGRAMS).build_analyzer()
+        self._chars = Vocabulary(*fitted.chars, 0, chars)
+        self._words = Vocabulary(*fitted.words, len(fitted.chars[0]), WordFeatures(keywords))
+        self._coef = np.ascontiguousarray(fitted.coef.T)  # features x labels
+        self._intercept = fitted.intercept
+        self.labels = fitted.labels
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Each label's probability for a prepared text."""
@@ -101,7 +130,7 @@ def build(keywords: Keywords, alpha: float = ALPHA) -> Any:
 
     features = FeatureUnion(
         [
-            ("chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)),
+            ("chars", TfidfVectorizer(analyzer="char", ngram_range=NGRAMS, sublinear_tf=True)),
             ("words", TfidfVectorizer(analyzer=WordFeatures(keywords), sublinear_tf=True)),
         ]
     )
@@ -109,13 +138,66 @@ def build(keywords: Keywords, alpha: float = ALPHA) -> Any:
     return make_pipeline(features, regression)
 
 
-def train(examples: Sequence[Example], keywords: Keywords, alpha: float = ALPHA) -> Model:
+def fit(examples: Sequence[Example], keywords: Keywords, alpha: float = ALPHA) -> Fitted:
     pipeline = build(keywords, alpha)
     pipeline.fit([prepared(e.text) for e in examples], [e.label for e in examples])
-    return Model(pipeline)
+    return Fitted.of(pipeline)
+
+
+def train(examples: Sequence[Example], keywords: Keywords, alpha: float = ALPHA) -> Model:
+    """Fit here (the benchmark, the tests)."""
+    return Model(fit(examples, keywords, alpha), keywords)
+
+
+def save(fitted: Fitted, path: Path) -> None:
+    import numpy as np
+
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(
+        tmp,
+        labels=np.array(fitted.labels),
+        coef=fitted.coef,
+        intercept=fitted.intercept,
+        chars=np.array(sorted(fitted.chars[0], key=fitted.chars[0].__getitem__)),
+        chars_idf=fitted.chars[1],
+        words=np.array(sorted(fitted.words[0], key=fitted.words[0].__getitem__)),
+        words_idf=fitted.words[1],
+    )
+    tmp.replace(path)  # whole or not at all: another start may be reading
+
+
+def load(path: Path) -> Fitted:
+    import numpy as np
+
+    with np.load(path) as data:
+        return Fitted(
+            tuple(str(x) for x in data["labels"]),
+            data["coef"],
+            data["intercept"],
+            ({str(t): i for i, t in enumerate(data["chars"])}, data["chars_idf"]),
+            ({str(t): i for i, t in enumerate(data["words"])}, data["words_idf"]),
+        )
 
 
 @lru_cache(maxsize=4)
-def trained(corpus: tuple[Example, ...], keywords: Keywords) -> Model:
-    """One model per corpus and words in a process (the tests build many apps)."""
-    return train(corpus, keywords)
+def trained(corpus: Path, keywords: Keywords) -> Model:
+    """The model of this corpus and these words: from the cache when a start before fitted
+    the same, else fitted by `python -m understanding.fit` in a process of its own (fitting
+    holds the interpreter for seconds; the server answers meanwhile). One per process."""
+    import sklearn
+
+    words = json.dumps(keywords.words, ensure_ascii=False)
+    made_by = f"{ALPHA} {NGRAMS} {sklearn.__version__}".encode()
+    digest = hashlib.sha256(b"\0".join([corpus.read_bytes(), words.encode(), made_by]))
+    folder = keywords.cache_dir or Path(tempfile.gettempdir())
+    path = folder / f"understanding-{digest.hexdigest()[:20]}.npz"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not path.is_file():
+        listed = path.with_suffix(".words.json")
+        listed.write_text(words, encoding="utf-8")
+        command = [sys.executable, "-m", "understanding.fit", str(corpus), str(listed), str(path)]
+        if keywords.cache_dir is not None:
+            command.append(str(keywords.cache_dir))
+        subprocess.run(command, check=True, cwd=ROOT)
+        listed.unlink(missing_ok=True)
+    return Model(load(path), keywords)
