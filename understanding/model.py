@@ -189,15 +189,15 @@ def trained(corpus: Path, keywords: Keywords) -> Model:
     words = json.dumps(keywords.words, ensure_ascii=False)
     made_by = f"{ALPHA} {NGRAMS} {sklearn.__version__}".encode()
     digest = hashlib.sha256(b"\0".join([corpus.read_bytes(), words.encode(), made_by]))
-    folder = keywords.cache_dir or Path(tempfile.gettempdir())
+    # absolute: the fitting process runs from the project's folder, not the server's
+    folder = (keywords.cache_dir or Path(tempfile.gettempdir())).resolve()
     path = folder / f"understanding-{digest.hexdigest()[:20]}.npz"
     folder.mkdir(parents=True, exist_ok=True)
     if not path.is_file():
         listed = path.with_suffix(".words.json")
         listed.write_text(words, encoding="utf-8")
-        command = [sys.executable, "-m", "understanding.fit", str(corpus), str(listed), str(path)]
-        if keywords.cache_dir is not None:
-            command.append(str(keywords.cache_dir))
+        command = [sys.executable, "-m", "understanding.fit"]
+        command += [str(corpus.resolve()), str(listed), str(path), str(folder)]
         subprocess.run(command, check=True, cwd=ROOT)
         listed.unlink(missing_ok=True)
     return Model(load(path), keywords)
