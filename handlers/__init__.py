@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.router import Router
 from handlers import binding, elders, fallback, help, notices, reports
+from handlers.notices import answering as notices_answering
+from handlers.notices import reading as notices_reading
 from handlers.reports import asking, cadre, correcting, following, reading, stats, words
 
 
@@ -21,6 +23,8 @@ def build_router() -> Router:
         stats.router,
         words.router,
         notices.router,
+        notices_answering.router,
+        notices_reading.router,
         following.router,
         asking.router,
         reports.router,
