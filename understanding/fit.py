@@ -8,6 +8,7 @@ also the next start's cache:
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from understanding.model import fit, save
 
 
 def main(argv: list[str]) -> None:
+    os.nice(10)  # background work: the server starting beside it goes first
     corpus, words, out = Path(argv[0]), Path(argv[1]), Path(argv[2])
     cache_dir = Path(argv[3]) if len(argv) > 3 else None
     pairs = [(c, w) for c, w in json.loads(words.read_text(encoding="utf-8"))]
