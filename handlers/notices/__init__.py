@@ -28,8 +28,6 @@ CONFIRM_WORDS = ("确认", "确定", "发布", "好", "confirm", "ok")
 DUE_DEFAULT = time(18, 0)  # a deadline given as a day: the end of that working day
 PUBLISH_DEFAULT = time(9, 0)  # a publishing time given as a day: the start of it
 MAX_TITLE, MAX_BODY = 100, 2000
-VILLAGER_LATEST = 5  # notices a villager's 通知 lists
-MAX_NAMES = 30  # units named in a progress line before "等N个"
 _RANK = {Level.COUNTY: 0, Level.TOWNSHIP: 1, Level.VILLAGE: 2, Level.GRID: 3}
 
 
@@ -38,7 +36,7 @@ def _units(ctx: Context) -> list[int]:
     return list(dict.fromkeys(a.org_unit_id for a in ctx.assignments if a.role in CADRE_ROLES))
 
 
-async def _answering_units(ctx: Context) -> list[int]:
+async def answering_units(ctx: Context) -> list[int]:
     """The units the sender answers for: their posts, and a grid worker's village."""
     units = _units(ctx)
     for unit_id in list(units):

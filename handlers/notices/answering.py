@@ -6,10 +6,7 @@ from __future__ import annotations
 from bot.context import Context
 from bot.message import InboundMessage, Kind, Reply
 from bot.router import Command, InState, Router
-from handlers.notices import (
-    AWAITING_EVIDENCE,
-    _answering_units,
-)
+from handlers.notices import AWAITING_EVIDENCE, answering_units
 from handlers.notices.desk import Desk, answered
 from handlers.reports.lifecycle import keep_photo, number_and_rest
 from storage.models import CADRE_ROLES, Level, Notice, NoticeKind, NoticeTarget
@@ -90,7 +87,7 @@ async def _owed(
 ) -> tuple[Notice, NoticeTarget] | Reply:
     """The notice (or task) named in the command and the sender's unit's row of it, locked;
     without a number, the only one the sender's units owe. Else the answer why not."""
-    units = await _answering_units(ctx)
+    units = await answering_units(ctx)
     if number is None:
         owed = [(n, t) for n, t in await ctx.store.notices.pending(units) if n.kind is kind]
         if len(owed) != 1:

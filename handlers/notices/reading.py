@@ -8,16 +8,15 @@ from typing import Any
 from bot.context import Context
 from bot.message import InboundMessage, Reply
 from bot.router import Command, Router
-from handlers.notices import (
-    MAX_NAMES,
-    VILLAGER_LATEST,
-    _answering_units,
-)
+from handlers.notices import answering_units
 from handlers.notices.desk import Desk, tracked
 from handlers.reports.lifecycle import number_and_rest
 from storage.models import CADRE_ROLES, Notice, NoticeKind, NoticeTarget, Role
 
 router = Router(name="notices.reading")
+
+VILLAGER_LATEST = 5  # notices a villager's 通知 lists
+MAX_NAMES = 30  # units named in a progress line before "等N个"
 
 
 # --- 通知 N: the notice, and for its sender, who has answered -----------------------------
@@ -29,7 +28,7 @@ router = Router(name="notices.reading")
 async def view(msg: InboundMessage, ctx: Context) -> Reply:
     """通知 N (or 通知 N 进度); without a number, what the sender's units owe and the latest."""
     number, _ = number_and_rest(ctx.args)
-    units = await _answering_units(ctx)
+    units = await answering_units(ctx)
     if number is None:
         return await _listing(ctx, units)
     notice = await ctx.store.notices.get(number)
