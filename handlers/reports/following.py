@@ -4,10 +4,11 @@ word on the fix (满意 N / 不满意 N 原因)."""
 from __future__ import annotations
 
 from bot.context import Context
-from bot.message import InboundMessage, Reply
-from bot.router import Command, Router
+from bot.message import InboundMessage, Kind, Reply
+from bot.router import Command, KindIs, ReadsAs, Router
 from handlers.reports.lifecycle import Tell, category_shown, local_time, number_and_rest
 from storage.models import Report, ReportStatus, Role
+from understanding import Intent
 
 router = Router(name="reports.following")
 
@@ -16,6 +17,16 @@ router = Router(name="reports.following")
     Command("我的上报", "my reports"), roles={Role.VILLAGER}, menu="menu.my_reports", menu_order=31
 )
 async def my_reports(msg: InboundMessage, ctx: Context) -> Reply:
+    return await _listing(ctx)
+
+
+@router.message(KindIs(Kind.TEXT, Kind.VOICE), ReadsAs(Intent.PROGRESS), roles={Role.VILLAGER})
+async def asking_after(msg: InboundMessage, ctx: Context) -> Reply:
+    """我前天报的那个路灯修没修: asked in their own words, a villager gets 我的上报."""
+    return await _listing(ctx)
+
+
+async def _listing(ctx: Context) -> Reply:
     assert ctx.person is not None
     reports = await ctx.store.reports.of_reporter(ctx.person.id)
     if not reports:

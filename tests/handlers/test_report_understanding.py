@@ -128,3 +128,16 @@ async def test_an_elders_check_in_in_their_own_words_is_answered_as_one(
     ]
     assert fine
     assert await say(client, ELDER, fine[0]) == [ZH.t("elder.checkin_free", name="孙大爷")]
+
+
+async def test_asking_after_a_report_in_own_words_lists_the_villagers_reports(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    (made,) = await say(client, VILLAGER, "村口的路灯坏了三天了，晚上黑黢黢的")
+    assert made.startswith("已收到")
+    number = (await reports(services))[-1].id
+    (answer,) = await say(client, VILLAGER, "我前天报的那个事情处理得啷个样了")
+    assert answer.startswith(ZH.t("report.mine_title"))
+    assert f"#{number}" in answer or str(number) in answer
+    assert len(await reports(services)) == 1  # asking after it made no second report
