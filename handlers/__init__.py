@@ -6,7 +6,16 @@ from bot.router import Router
 from handlers import binding, elders, fallback, help, notices, reports
 from handlers.notices import answering as notices_answering
 from handlers.notices import reading as notices_reading
-from handlers.reports import asking, cadre, correcting, following, reading, stats, words
+from handlers.reports import (
+    asking,
+    cadre,
+    correcting,
+    following,
+    reading,
+    stats,
+    unlinking,
+    words,
+)
 
 
 def build_router() -> Router:
@@ -26,6 +35,7 @@ def build_router() -> Router:
         notices_answering.router,
         notices_reading.router,
         following.router,
+        unlinking.router,
         asking.router,
         reports.router,
         fallback.router,

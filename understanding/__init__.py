@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from understanding.categories import CATEGORIES_FILE, OTHER, Category, WordChange, read_categories
 from understanding.corpus import TRAIN
+from understanding.fields import DANGER, marks
 from understanding.keywords import Keywords, keywords
 from understanding.model import Model, prepared, trained
 from understanding.reading import Intent, Reading, decide, unread
@@ -84,9 +85,19 @@ class Understanding:
             return unread()  # the corpus is Chinese: of "hello" the model knows nothing
         tokens = [t for t in built.keywords.cut(clean) if t.strip()]
         admin = [built.admin_words[t] for t in tokens if t in built.admin_words]
-        reading = decide(built.model.probabilities(clean), admin[0] if admin else None)
+        danger = DANGER in marks(clean)
+        reading = decide(
+            built.model.probabilities(clean), admin[0] if admin else None, danger=danger
+        )
         self._last = (built, text, reading)
         return reading
+
+    def likeness(self, a: str, b: str) -> float:
+        """How alike two texts are, 0 to 1: the cosine of their TF-IDF weights (rare words and
+        characters, such as a place's name, weigh most)."""
+        model = self._current().model
+        wa, wb = model.weights(prepared(a)), model.weights(prepared(b))
+        return sum(w * wb.get(t, 0.0) for t, w in wa.items()) / 2  # two unit-length blocks
 
     @property
     def categories(self) -> dict[str, Category]:

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -99,6 +100,14 @@ class Model:
         self._intercept = fitted.intercept
         self.labels = fitted.labels
 
+    def weights(self, text: str) -> dict[str, float]:
+        """The text's TF-IDF weights by term, each block of unit length; a term the corpus
+        never showed (a place's name) weighs as its rarest term does."""
+        weights: dict[str, float] = {}
+        for vocabulary in (self._chars, self._words):
+            vocabulary.weigh_terms(text, weights)
+        return weights
+
     def probabilities(self, text: str) -> dict[str, float]:
         """Each label's probability for a prepared text."""
         import numpy as np
@@ -121,6 +130,21 @@ class Vocabulary:
     idf: Any
     offset: int
     analyse: Callable[[str], list[str]]
+
+    def weigh_terms(self, text: str, weights: dict[str, float]) -> None:
+        counts = Counter(self.analyse(text))
+        rarest = self.rarest
+        raw = {
+            t: (1.0 + math.log(n))
+            * (float(self.idf[j]) if (j := self.index.get(t)) is not None else rarest)
+            for t, n in counts.items()
+        }
+        norm = math.sqrt(sum(w * w for w in raw.values())) or 1.0
+        weights.update((f"{self.offset}:{t}", w / norm) for t, w in raw.items())
+
+    @property
+    def rarest(self) -> float:
+        return float(self.idf.max()) if len(self.idf) else 1.0
 
     def weigh(self, text: str, columns: list[int], values: list[float]) -> None:
         counts: dict[int, int] = {}

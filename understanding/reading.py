@@ -13,6 +13,7 @@ REPORT = "report:"
 SURE = 0.70  # a report's category this likely: made at once; less: the villager is asked
 MAYBE = 0.30  # a report this likely though something else is likelier: asked too
 SOS = 0.10  # an elder's message this likely an SOS raises one: a false alarm beats a miss
+SOS_DANGER = 0.03  # …or this likely, when it has words of danger now (lexicon.yaml)
 
 
 class Intent(StrEnum):
@@ -36,6 +37,7 @@ class Reading:
     likely: tuple[str, ...]  # the likeliest categories, best first (to ask between)
     report: float  # how likely it is a report at all
     sos: float  # how likely it is an SOS
+    danger: bool = False  # words of danger now (痛得很, 起不来, 烧起来了 …) are in it
 
     @property
     def is_report(self) -> bool:
@@ -53,7 +55,11 @@ class Reading:
 
     @property
     def alarm(self) -> bool:
-        return self.intent is Intent.SOS or self.sos >= SOS
+        return (
+            self.intent is Intent.SOS
+            or self.sos >= SOS
+            or (self.danger and self.sos >= SOS_DANGER)
+        )
 
 
 def unread() -> Reading:
@@ -61,7 +67,9 @@ def unread() -> Reading:
     return Reading(Intent.UNKNOWN, 0.0, "", 0.0, (), 0.0, 0.0)
 
 
-def decide(probabilities: dict[str, float], admin_category: str | None = None) -> Reading:
+def decide(
+    probabilities: dict[str, float], admin_category: str | None = None, *, danger: bool = False
+) -> Reading:
     """The reading of the model's probabilities; a word an admin added decides the category
     (and makes it a report)."""
     categories = sorted(
@@ -94,4 +102,5 @@ def decide(probabilities: dict[str, float], admin_category: str | None = None) -
         likely=likely,
         report=report,
         sos=probabilities.get(Intent.SOS.value, 0.0),
+        danger=danger,
     )

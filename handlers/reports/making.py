@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from bot.context import Context
 from bot.message import InboundMessage, Location, Reply
-from handlers.reports.duplicates import follow, same_problem
+from handlers.reports.duplicates import Same, follow, same_problem
 from handlers.reports.lifecycle import Tell, category_shown, reporter_name
 from handlers.reports.routing import Route, route
 from storage.models import Report, ReportStatus
@@ -28,9 +28,10 @@ async def submit(
     place: str,
     *,
     category: str | None = None,
+    link: bool = True,
 ) -> Reply:
-    """Make the report (or link it to the same open one); `category` None: the one the
-    understanding reads in the words (其他 without words)."""
+    """Make the report (or link it to the same open one, unless not to `link`); `category`
+    None: the one the understanding reads in the words (其他 without words)."""
     person = ctx.person
     assert person is not None
     if person.village_id is None:
@@ -39,23 +40,33 @@ async def submit(
     if category is None:
         category = ctx.understanding.read(text).category if text else OTHER
     chosen = ctx.understanding.category(category or OTHER)
-    if not chosen.personal:
-        same = await same_problem(ctx, person.village_id, chosen.name, where)
-        if same is not None:
-            return await follow(msg, ctx, same, photos)
+    same = Same()
+    if not chosen.personal and link:
+        same = await same_problem(ctx, person.village_id, chosen.name, text, where)
+        if same.report is not None:
+            return await follow(msg, ctx, same.report, (text, photos, where, place))
     to = await route(ctx.store, person.village_id, person.grid_id, chosen.name, chosen.handled_by)
     report = _new_report(msg, ctx, chosen, to, text[:1000], anonymous)
     locate(report, where, place)
     await _file(ctx, report, photos)
     await _announce(ctx, report, photos)
-    if where is None and not place:
-        ctx.conversation.set(AWAITING_PLACE, report=report.id)  # a pin may follow
+    maybe = same.maybe.id if same.maybe is not None else None
+    if (where is None and not place) or maybe is not None:
+        ctx.conversation.set(AWAITING_PLACE, report=report.id, maybe=maybe)  # a pin, 同一件
     shown = category_shown(ctx.t, chosen.name)
     if to.role is None:
-        return ctx.reply("report.received_unassigned", number=report.id, category=shown)
-    return ctx.reply(
-        "report.received", number=report.id, category=shown, role=ctx.t(f"role.{to.role}")
-    )
+        answer = ctx.t("report.received_unassigned", number=report.id, category=shown)
+    else:
+        role = ctx.t(f"role.{to.role}")
+        answer = ctx.t("report.received", number=report.id, category=shown, role=role)
+    if same.maybe is not None:
+        key = "report.maybe_yours" if same.maybe.reporter_id == person.id else "report.maybe_same"
+        answer += "\n" + ctx.t(key, number=same.maybe.id, text=_snippet(same.maybe.text))
+    return Reply.of_text(answer)
+
+
+def _snippet(text: str, most: int = 24) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _new_report(

@@ -113,6 +113,12 @@ class ReportFollower(Base):
     chat_id: Mapped[str] = mapped_column(String(128))
     chat_is_group: Mapped[bool] = mapped_column(default=False)
     at: Mapped[datetime]
+    # what they said, kept so that 不是同一件 makes it a report of its own
+    text: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    place: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("report_event.id"))  # its photos'
 
 
 class CategoryWord(Base):

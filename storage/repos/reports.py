@@ -103,6 +103,33 @@ class ReportRepo:
         await self._s.flush()
         return True
 
+    async def link_of(self, person_id: int, report_id: int | None) -> ReportFollower | None:
+        """The person's latest link to someone else's open report (to that one, if given)."""
+        stmt = (
+            select(ReportFollower)
+            .join(Report, Report.id == ReportFollower.report_id)
+            .where(ReportFollower.person_id == person_id, Report.status.in_(OPEN_STATUSES))
+        )
+        if report_id is not None:
+            stmt = stmt.where(ReportFollower.report_id == report_id)
+        found: ReportFollower | None = await self._s.scalar(
+            stmt.order_by(ReportFollower.id.desc()).limit(1)
+        )
+        return found
+
+    async def unfollow(self, follower: ReportFollower) -> list[str]:
+        """Undo a link: the person no longer follows the report, and the photos they sent
+        with it leave it (returned, for the report of their own)."""
+        photos: list[ReportPhoto] = []
+        if follower.event_id is not None:
+            stmt = select(ReportPhoto).where(ReportPhoto.event_id == follower.event_id)
+            photos = list((await self._s.scalars(stmt.order_by(ReportPhoto.id))).all())
+        for photo in photos:
+            await self._s.delete(photo)
+        await self._s.delete(follower)
+        await self._s.flush()
+        return [p.media for p in photos]
+
     async def reporters(self, report_ids: Sequence[int]) -> dict[int, int]:
         """How many people reported each report: its reporter and those linked to it."""
         stmt = (

@@ -151,10 +151,17 @@ async def test_the_same_problem_reported_again_is_linked_not_repeated(
     await enroll(services)
     await say(client, "sim-P1", "村口路灯坏了")
     (first,) = await reports(services)
-    assert await say(client, "sim-P4", "路灯不亮了") == [
+    # words alone do not decide it: the report is made, and the villager asked
+    (asked,) = await say(client, "sim-P4", "路灯不亮了")
+    assert ZH.t("report.maybe_same", number=first.id, text="村口路灯坏了") in asked
+    _, made = await reports(services)
+    assert await say(client, "sim-P4", "同一件") == [
         ZH.t("report.duplicate", number=first.id, count=2)
     ]
-    assert len(await reports(services)) == 1
+    assert [r.status for r in await reports(services)] == [
+        ReportStatus.ASSIGNED,
+        ReportStatus.CLOSED,
+    ]
     group = await pushed(client, services, CADRES)
     assert group[-1] == ZH.t(
         "report.also_reported_group", number=first.id, category="路灯电力", count=2, photos=0
@@ -171,8 +178,10 @@ async def test_the_same_problem_reported_again_is_linked_not_repeated(
     )
     # once resolved it is no longer open: the same words make a new report
     (answer,) = await say(client, "sim-P1", "路灯还是坏的")
-    _, second = await reports(services)
+    *_, second = await reports(services)
+    assert second.id == made.id + 1
     assert f"#{second.id}" in answer
+    assert ZH.t("report.maybe_same", number=first.id, text="村口路灯坏了") not in answer
 
 
 async def test_a_repeat_by_the_reporter_adds_to_their_report(
@@ -182,10 +191,13 @@ async def test_a_repeat_by_the_reporter_adds_to_their_report(
     await say(client, "sim-P1", "村口路灯坏了")
     (first,) = await reports(services)
     await send_photo(client, "sim-P1", png(3, 3))
-    assert await say(client, "sim-P1", "就是这个路灯") == [
-        ZH.t("report.already_yours", number=first.id)
+    (asked,) = await say(client, "sim-P1", "就是这个路灯")
+    assert ZH.t("report.maybe_yours", number=first.id, text="村口路灯坏了") in asked
+    assert await say(client, "sim-P1", "同一件") == [ZH.t("report.already_yours", number=first.id)]
+    assert [r.status for r in await reports(services)] == [
+        ReportStatus.ASSIGNED,
+        ReportStatus.CLOSED,
     ]
-    assert len(await reports(services)) == 1
     async with services.uow() as store:
         assert len(await store.reports.photos(first.id)) == 1
 
@@ -217,7 +229,7 @@ async def test_a_duplicate_must_be_near_recent_and_of_a_shared_kind(
     await say(client, "sim-P8", "路灯坏了")
     assert len(await reports(services)) == 3
     # a family's own matter is never taken for another's
-    await say(client, "sim-P1", "邻居和我家宅基地有纠纷")
+    await say(client, "sim-P1", "隔壁把我家宅基地的界桩挪了，吵了好几回")
     await say(client, "sim-P4", "邻居占了我家宅基地，吵起来了")
     disputes = [r for r in await reports(services) if r.category == "矛盾纠纷"]
     assert len(disputes) == 2
