@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from understanding.categories import CATEGORIES_FILE, OTHER, Category, WordChange, read_categories
 from understanding.corpus import TRAIN
-from understanding.fields import DANGER, marks
 from understanding.keywords import Keywords, keywords
 from understanding.model import Model, prepared, trained
 from understanding.reading import Intent, Reading, decide, unread
@@ -85,10 +84,7 @@ class Understanding:
             return unread()  # the corpus is Chinese: of "hello" the model knows nothing
         tokens = [t for t in built.keywords.cut(clean) if t.strip()]
         admin = [built.admin_words[t] for t in tokens if t in built.admin_words]
-        danger = DANGER in marks(clean)
-        reading = decide(
-            built.model.probabilities(clean), admin[0] if admin else None, danger=danger
-        )
+        reading = decide(built.model.probabilities(clean), admin[0] if admin else None)
         self._last = (built, text, reading)
         return reading
 

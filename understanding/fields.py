@@ -11,7 +11,6 @@ from pathlib import Path
 import yaml
 
 LEXICON_FILE = Path(__file__).with_name("lexicon.yaml")
-DANGER = "¶danger_now"  # the field of someone in danger now (an SOS's words)
 
 
 @lru_cache(maxsize=4)

@@ -11,9 +11,9 @@ from understanding.categories import OTHER
 
 REPORT = "report:"
 SURE = 0.70  # a report's category this likely: made at once; less: the villager is asked
-MAYBE = 0.30  # a report this likely though something else is likelier: asked too
+REPORT_AT = 0.65  # a message this likely a report (its categories together) is one
+MAYBE = 0.30  # a report this likely, though not so likely as that: asked too
 SOS = 0.10  # an elder's message this likely an SOS raises one: a false alarm beats a miss
-SOS_DANGER = 0.03  # …or this likely, when it has words of danger now (lexicon.yaml)
 
 
 class Intent(StrEnum):
@@ -37,7 +37,6 @@ class Reading:
     likely: tuple[str, ...]  # the likeliest categories, best first (to ask between)
     report: float  # how likely it is a report at all
     sos: float  # how likely it is an SOS
-    danger: bool = False  # words of danger now (痛得很, 起不来, 烧起来了 …) are in it
 
     @property
     def is_report(self) -> bool:
@@ -55,11 +54,7 @@ class Reading:
 
     @property
     def alarm(self) -> bool:
-        return (
-            self.intent is Intent.SOS
-            or self.sos >= SOS
-            or (self.danger and self.sos >= SOS_DANGER)
-        )
+        return self.intent is Intent.SOS or self.sos >= SOS
 
 
 def unread() -> Reading:
@@ -67,9 +62,7 @@ def unread() -> Reading:
     return Reading(Intent.UNKNOWN, 0.0, "", 0.0, (), 0.0, 0.0)
 
 
-def decide(
-    probabilities: dict[str, float], admin_category: str | None = None, *, danger: bool = False
-) -> Reading:
+def decide(probabilities: dict[str, float], admin_category: str | None = None) -> Reading:
     """The reading of the model's probabilities; a word an admin added decides the category
     (and makes it a report)."""
     categories = sorted(
@@ -83,7 +76,7 @@ def decide(
     report = sum(p for p, _ in categories)
     others = {label: p for label, p in probabilities.items() if not label.startswith(REPORT)}
     best_other = max(others, key=others.__getitem__) if others else ""
-    is_report = admin_category is not None or report >= others.get(best_other, 0.0)
+    is_report = admin_category is not None or report >= REPORT_AT
     likely = tuple(name for _, name in categories[:3])
     if admin_category is not None:
         likely = (admin_category, *(n for n in likely if n != admin_category))[:3]
@@ -102,5 +95,4 @@ def decide(
         likely=likely,
         report=report,
         sos=probabilities.get(Intent.SOS.value, 0.0),
-        danger=danger,
     )
