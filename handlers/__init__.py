@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import binding, elders, fallback, help, notices, reports
+from handlers import binding, elders, fallback, help, notices, points, reports
 from handlers.notices import answering as notices_answering
 from handlers.notices import reading as notices_reading
+from handlers.points import reviewing as points_reviewing
 from handlers.reports import (
     asking,
     cadre,
@@ -36,6 +37,8 @@ def build_router() -> Router:
         notices_reading.router,
         following.router,
         unlinking.router,
+        points.router,  # before reports: the photo a 申报积分 waits for is not a 随手拍
+        points_reviewing.router,
         asking.router,
         reports.router,
         fallback.router,

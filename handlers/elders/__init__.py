@@ -9,11 +9,14 @@ everyone it reached ("老人已报平安"); an SOS closes only with a visit (已
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from bot.context import Context
 from bot.message import InboundMessage, Kind, Reply
 from bot.router import Command, KindIs, ReadsAs, Router
 from handlers.elders.alerts import Care, Reached, climb, heard_from, raise_quiet, sos
-from storage.models import CADRE_ROLES, Person, Role
+from handlers.points.auto import ELDER_VISITED, earn
+from storage.models import CADRE_ROLES, ContactRelation, Person, Role
 from understanding import Intent, Reading
 
 router = Router(name="elders")
@@ -116,10 +119,30 @@ async def visited(msg: InboundMessage, ctx: Context) -> Reply:
         return ctx.reply("elder.visit_not_yours", name=elder.name)
     by = await ctx.store.people.get(ctx.person.id)
     assert by is not None
-    closed = await heard_from(Care.of(ctx), elder.id, ctx.clock.now(), by=by, note=note)
+    now = ctx.clock.now()
+    closed = await heard_from(Care.of(ctx), elder.id, now, by=by, note=note)
     if closed is None:
-        return ctx.reply("elder.visit_noted", name=elder.name, note=note)
-    return ctx.reply("elder.visit_closed", number=closed.id, name=elder.name, note=note)
+        answer = ctx.t("elder.visit_noted", name=elder.name, note=note)
+    else:
+        answer = ctx.t("elder.visit_closed", number=closed.id, name=elder.name, note=note)
+    earned = await _care_points(ctx, elder, closed.id if closed is not None else None)
+    if earned:
+        answer += "\n" + ctx.t("points.earned", rule=ELDER_VISITED, points=earned)
+    return Reply.of_text(answer)
+
+
+async def _care_points(ctx: Context, elder: Person, alert_id: int | None) -> int | None:
+    """A caretaker's visit earns their household `关爱老人`: once per alert, or once a day
+    for a visit no alert called for (family and cadres visit as kin and as duty)."""
+    assert ctx.person is not None
+    contacts = await ctx.store.elders.contacts(elder.id)
+    if not any(p.id == ctx.person.id and r is ContactRelation.CARETAKER for p, r in contacts):
+        return None
+    zone = ZoneInfo(ctx.settings.timezone)
+    now = ctx.clock.now()
+    day = now.astimezone(zone).date().isoformat()
+    source = f"visit:alert:{alert_id}" if alert_id is not None else f"visit:{elder.id}:{day}"
+    return await earn(ctx.store, ctx.person.id, ELDER_VISITED, source, now, zone)
 
 
 async def _elder_of(ctx: Context, what: str) -> int | None:

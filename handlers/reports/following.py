@@ -3,9 +3,12 @@ word on the fix (满意 N / 不满意 N 原因)."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from bot.context import Context
 from bot.message import InboundMessage, Kind, Reply
 from bot.router import Command, KindIs, ReadsAs, Router
+from handlers.points.auto import REPORT_CONFIRMED, earn
 from handlers.reports.lifecycle import Tell, category_shown, local_time, number_and_rest
 from storage.models import Report, ReportStatus, Role
 from understanding import Intent
@@ -83,7 +86,13 @@ async def satisfied(msg: InboundMessage, ctx: Context) -> Reply:
         report, "confirmed", at=now, actor_id=ctx.person.id, status=ReportStatus.CLOSED
     )
     await Tell.of(ctx).tier(report, "report.confirmed_group")
-    return ctx.reply("report.thanks", number=report.id)
+    zone = ZoneInfo(ctx.settings.timezone)
+    source = f"report:{report.id}"
+    earned = await earn(ctx.store, report.reporter_id, REPORT_CONFIRMED, source, now, zone)
+    thanks = ctx.t("report.thanks", number=report.id)
+    if earned:
+        thanks += "\n" + ctx.t("points.earned", rule=REPORT_CONFIRMED, points=earned)
+    return Reply.of_text(thanks)
 
 
 @router.message(Command("不满意", "not satisfied"), roles={Role.VILLAGER})

@@ -18,6 +18,7 @@ from bot.context import Context
 from bot.media import MediaError
 from bot.message import InboundMessage, Push, Reply
 from handlers import tell
+from handlers.points.auto import REPORT_CONFIRMED, earn
 from handlers.tell import Term, span
 from storage.models import OrgUnit, Person, Report, ReportStatus, RoleAssignment
 from storage.repos import Store
@@ -228,16 +229,18 @@ def number_and_rest(args: str) -> tuple[int | None, str]:
 
 
 async def close_unanswered(
-    store: Store, tell: Tell, now: datetime, after_days: int, limit: int = 500
+    store: Store, tell: Tell, now: datetime, after_days: int, zone: ZoneInfo, limit: int = 500
 ) -> int:
     """Close the resolved reports whose reporter said nothing for `after_days` days. The close
-    is recorded as automatic and leaves the verdict empty: silence is not satisfaction."""
+    is recorded as automatic and leaves the verdict empty: silence is not satisfaction. The
+    fix was made, though: the reporter's household earns `有效上报` as for 满意."""
     closed = 0
     for report in await store.reports.unanswered(now - timedelta(days=after_days), limit):
         report.closed_at = now
         await store.reports.event(
             report, "auto_closed", at=now, actor_id=None, status=ReportStatus.CLOSED
         )
+        await earn(store, report.reporter_id, REPORT_CONFIRMED, f"report:{report.id}", now, zone)
         await tell.reporter(report, "report.auto_closed_villager", days=after_days)
         closed += 1
     if closed:

@@ -20,7 +20,8 @@ async def close_resolved(jc: JobContext) -> int:
     closed, recorded as closed automatically (not as satisfied); the villager is told."""
     days = jc.settings.bot.report_auto_close_days
     return await in_batches(
-        jc, lambda store, tell: close_unanswered(store, _reports(tell), jc.now, days, BATCH)
+        jc,
+        lambda store, tell: close_unanswered(store, _reports(tell), jc.now, days, jc.zone, BATCH),
     )
 
 

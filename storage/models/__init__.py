@@ -17,6 +17,13 @@ from storage.models.people import (
     Role,
     RoleAssignment,
 )
+from storage.models.points import (
+    ClaimStatus,
+    HouseholdPoints,
+    PointClaim,
+    PointClaimPhoto,
+    PointEntry,
+)
 from storage.models.reports import (
     OPEN_STATUSES,
     CategoryCorrection,
@@ -38,12 +45,14 @@ __all__ = [
     "CategoryCorrection",
     "CategoryWord",
     "ChatPurpose",
+    "ClaimStatus",
     "ContactRelation",
     "ElderAlert",
     "ElderCare",
     "ElderContact",
     "GroupChat",
     "Household",
+    "HouseholdPoints",
     "Identity",
     "InboundLog",
     "InboundResult",
@@ -55,6 +64,9 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Person",
+    "PointClaim",
+    "PointClaimPhoto",
+    "PointEntry",
     "Report",
     "ReportEvent",
     "ReportFollower",

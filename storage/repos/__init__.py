@@ -11,6 +11,7 @@ from storage.repos.elders import ElderRepo
 from storage.repos.inbound import InboundRepo
 from storage.repos.notices import NoticeRepo
 from storage.repos.outbox import OutboxRepo
+from storage.repos.points import PointsRepo
 from storage.repos.registry import ChatRepo, IdentityRepo, OrgRepo, PeopleRepo
 from storage.repos.reports import ReportRepo
 from storage.repos.sweeps import SweepRepo
@@ -32,6 +33,7 @@ class Store:
         self.elders = ElderRepo(session)
         self.notices = NoticeRepo(session)
         self.sweeps = SweepRepo(session)
+        self.points = PointsRepo(session)
 
     @property
     def touched(self) -> bool:

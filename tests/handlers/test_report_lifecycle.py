@@ -87,7 +87,11 @@ async def test_a_report_is_resolved_with_a_proof_photo_and_the_villager_confirms
     )
     assert (await client.get(f"/media/{proof.media}")).status == 200
     # the villager confirms: closed, satisfied, and the cadre group hears it
-    assert await say(client, "sim-P1", f"满意 {number}") == [ZH.t("report.thanks", number=number)]
+    assert await say(client, "sim-P1", f"满意 {number}") == [
+        ZH.t("report.thanks", number=number)
+        + "\n"
+        + ZH.t("points.earned", rule="有效上报", points=2)  # 王秀英's household
+    ]
     (report,) = await reports(services)
     assert (report.status, report.satisfied) == (ReportStatus.CLOSED, True)
     assert report.closed_at is not None
@@ -149,7 +153,11 @@ async def test_not_satisfied_reopens_it_for_the_same_cadre(
     assert (await mentions_in(services, CADRES))[-1] == ["sim-P2"]  # the assignee, @mentioned
     # fixed again, confirmed this time
     assert await resolve_with_photo(client, number) == ZH.t("report.resolved", number=number)
-    assert await say(client, "sim-P1", "满意") == [ZH.t("report.thanks", number=number)]
+    assert await say(client, "sim-P1", "满意") == [
+        ZH.t("report.thanks", number=number)
+        + "\n"
+        + ZH.t("points.earned", rule="有效上报", points=2)
+    ]
     (report,) = await reports(services)
     assert (report.status, report.satisfied) == (ReportStatus.CLOSED, True)
 

@@ -1,0 +1,85 @@
+"""Household points (积分): the append-only ledger, each household's running balance, and the
+villagers' claims with their evidence photos. The rules themselves are data
+(locales/points.yaml); an entry names its rule by code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, IntPk, enum_column
+
+
+class PointEntry(Base):
+    """One line of a household's ledger. Appended, never updated or deleted (the database
+    refuses both); a correction is an entry of its own that `reverses` another. `source`
+    names the event that earned it (claim:12, report:5, visit:7), so each earns once."""
+
+    __tablename__ = "point_entry"
+    __table_args__ = (
+        Index("ix_point_entry_household_id_at", "household_id", "at"),
+        Index("ix_point_entry_village_id_at", "village_id", "at"),
+    )
+
+    id: Mapped[IntPk]
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    rule: Mapped[str] = mapped_column(String(16))  # the rule's code
+    points: Mapped[int]  # + earned, − deducted
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # None: the bot
+    note: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str | None] = mapped_column(String(64), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("point_entry.id"))
+
+
+class HouseholdPoints(Base):
+    """A household's balance: the sum of its ledger, kept in the transaction of each entry
+    (so that 我的积分 and the village's ranking read one row each, not years of ledger)."""
+
+    __tablename__ = "household_points"
+    __table_args__ = (Index("ix_household_points_village_id_balance", "village_id", "balance"),)
+
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    balance: Mapped[int] = mapped_column(default=0)
+
+
+class ClaimStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class PointClaim(Base):
+    """A villager's 申报积分: a claimable rule, what they did, photos; a village cadre
+    approves it (one ledger entry) or refuses it with a reason, once."""
+
+    __tablename__ = "point_claim"
+    __table_args__ = (Index("ix_point_claim_village_id_status", "village_id", "status"),)
+
+    id: Mapped[IntPk]
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(String(32))  # where the claimant wrote from
+    chat_id: Mapped[str] = mapped_column(String(128))
+    chat_is_group: Mapped[bool] = mapped_column(default=False)
+    rule: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[ClaimStatus] = mapped_column(enum_column(ClaimStatus, 16))
+    at: Mapped[datetime]
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    reviewed_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PointClaimPhoto(Base):
+    __tablename__ = "point_claim_photo"
+
+    id: Mapped[IntPk]
+    claim_id: Mapped[int] = mapped_column(ForeignKey("point_claim.id"), index=True)
+    media: Mapped[str] = mapped_column(String(80))  # content-addressed name in the media dir
