@@ -6,7 +6,10 @@ from bot.router import Router
 from handlers import binding, elders, fallback, help, notices, points, reports
 from handlers.notices import answering as notices_answering
 from handlers.notices import reading as notices_reading
+from handlers.points import awarding as points_awarding
+from handlers.points import boards as points_boards
 from handlers.points import reviewing as points_reviewing
+from handlers.points import shop as points_shop
 from handlers.reports import (
     asking,
     cadre,
@@ -39,6 +42,9 @@ def build_router() -> Router:
         unlinking.router,
         points.router,  # before reports: the photo a 申报积分 waits for is not a 随手拍
         points_reviewing.router,
+        points_shop.router,
+        points_boards.router,
+        points_awarding.router,
         asking.router,
         reports.router,
         fallback.router,

@@ -13,7 +13,7 @@ REPORT = "report:"
 SURE = 0.70  # a report's category this likely: made at once; less: the villager is asked
 REPORT_AT = 0.65  # a message this likely a report (its categories together) is one
 MAYBE = 0.30  # a report this likely, though not so likely as that: asked too
-SOS = 0.10  # an elder's message this likely an SOS raises one: a false alarm beats a miss
+SOS = 0.05  # an elder's message this likely an SOS raises one: a false alarm beats a miss
 
 
 class Intent(StrEnum):

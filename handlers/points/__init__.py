@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 from bot.context import Context
 from bot.message import InboundMessage, Kind, Reply
-from bot.router import CANCEL_WORDS, Command, InState, KindIs, Router
+from bot.router import CANCEL_WORDS, Command, InState, KindIs, ReadsAs, Router
 from handlers.points.ledger import entry_lines, points_shown
 from handlers.points.rules import How, Rule, book, month_start
 from handlers.reports.lifecycle import AWAITING_WORDS, keep_photo
 from handlers.tell import Tell
 from storage.models import ClaimStatus, PointClaim, Role
+from understanding import Intent
 
 router = Router(name="points")
 AWAITING_EVIDENCE = "points.await_evidence"  # 申报积分 came without a photo: it may follow
@@ -23,13 +24,32 @@ LATEST, MORE = 5, 20
 MAX_PHOTOS = 9
 
 
+MY_POINTS = Command("我的积分", "查积分", "积分", "my points")
+
+
+def alone(msg: InboundMessage, ctx: Context) -> bool:
+    """我的积分 takes no words after it: 积分商品, 积分明细 … are commands of their own."""
+    return MY_POINTS.args(msg.text) == ""
+
+
 @router.message(
-    Command("我的积分", "查积分", "积分", "my points"),
+    MY_POINTS,
+    alone,
     roles={Role.VILLAGER},
     menu="menu.my_points",
     menu_order=35,
 )
 async def my_points(msg: InboundMessage, ctx: Context) -> Reply:
+    return await _balance(ctx)
+
+
+@router.message(KindIs(Kind.TEXT, Kind.VOICE), ReadsAs(Intent.POINTS), roles={Role.VILLAGER})
+async def asking_about_points(msg: InboundMessage, ctx: Context) -> Reply:
+    """你家有多少积分了 / 积分能换啥子: asked in their own words, the household's points."""
+    return await _balance(ctx)
+
+
+async def _balance(ctx: Context) -> Reply:
     household = _household(ctx)
     if isinstance(household, Reply):
         return household

@@ -12,6 +12,8 @@ from handlers.points.rules import Rule, book, month_start
 from storage.models import PointEntry
 from storage.repos import Store
 
+REDEEM = "REDEEM"  # the rule code of a redemption's entry (and of its cancellation)
+
 
 def points_shown(points: int) -> str:
     return f"+{points}" if points > 0 else str(points)
@@ -57,12 +59,13 @@ async def entry_lines(ctx: Context, entries: Sequence[PointEntry]) -> list[str]:
     lines = []
     for e in entries:
         rule = book().rule(e.rule)
+        name = ctx.t("points.redeem_entry") if e.rule == REDEEM else rule.name if rule else e.rule
         lines.append(
             ctx.t(
                 "points.entry_line",
                 date=e.at.astimezone(zone).strftime("%m-%d"),
                 points=points_shown(e.points),
-                rule=rule.name if rule else e.rule,
+                rule=name,
                 note=f"（{e.note}）" if e.note else "",
             )
         )

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, IntPk, enum_column
@@ -83,3 +84,67 @@ class PointClaimPhoto(Base):
     id: Mapped[IntPk]
     claim_id: Mapped[int] = mapped_column(ForeignKey("point_claim.id"), index=True)
     media: Mapped[str] = mapped_column(String(80))  # content-addressed name in the media dir
+
+
+class Good(Base):
+    """A good on a village's 爱心超市 shelf: its price in points and how many are left (what
+    is reserved by a redemption not yet handed over is no longer left)."""
+
+    __tablename__ = "point_good"
+    __table_args__ = (UniqueConstraint("village_id", "code"),)
+
+    id: Mapped[IntPk]
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(8), default="")
+    price: Mapped[int]
+    stock: Mapped[int]
+
+
+class RedemptionStatus(StrEnum):
+    RESERVED = "reserved"  # points deducted, the goods set aside, waiting for pickup
+    HANDED = "handed"  # picked up at the 爱心超市
+    CANCELLED = "cancelled"  # points and stock given back
+
+
+class Redemption(Base):
+    """兑换: points spent on goods, collected at the 爱心超市 with the pickup code."""
+
+    __tablename__ = "point_redemption"
+
+    id: Mapped[IntPk]
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    good_id: Mapped[int] = mapped_column(ForeignKey("point_good.id"))
+    quantity: Mapped[int]
+    points: Mapped[int]  # what it cost
+    code: Mapped[str] = mapped_column(String(8), unique=True)  # the pickup code
+    status: Mapped[RedemptionStatus] = mapped_column(enum_column(RedemptionStatus, 16))
+    at: Mapped[datetime]
+    handled_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    handled_at: Mapped[datetime | None]
+
+
+class BoardStatus(StrEnum):
+    DRAFT = "draft"  # in the village cadre group only
+    PUBLISHED = "published"  # sent to the residents' groups by a village cadre
+
+
+class PointBoard(Base):
+    """A village's 红榜 (and 黑榜) of one month: drafted by the `points-boards` sweep for the
+    village's cadres, published to villagers only by one of them (发布榜单). `lines`:
+    [{"board": "red"|"black", "household": id, "name": "王秀英家", "points": 12}, …]."""
+
+    __tablename__ = "point_board"
+    __table_args__ = (UniqueConstraint("village_id", "month"),)
+
+    id: Mapped[IntPk]
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    month: Mapped[str] = mapped_column(String(7))  # 2026-11
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[BoardStatus] = mapped_column(enum_column(BoardStatus, 16))
+    made_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

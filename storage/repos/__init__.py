@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.repos.boards import BoardRepo
 from storage.repos.elders import ElderRepo
 from storage.repos.inbound import InboundRepo
 from storage.repos.notices import NoticeRepo
@@ -34,6 +35,7 @@ class Store:
         self.notices = NoticeRepo(session)
         self.sweeps = SweepRepo(session)
         self.points = PointsRepo(session)
+        self.boards = BoardRepo(session)
 
     @property
     def touched(self) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     ClaimStatus,
+    Good,
     Household,
     HouseholdPoints,
     PointClaim,
     PointClaimPhoto,
     PointEntry,
+    Redemption,
 )
 
 
@@ -30,13 +32,7 @@ class PointsRepo:
     async def add(self, entry: PointEntry) -> bool:
         """Append the entry and move the household's balance by its points, both in this
         transaction; False (nothing written) when its source has earned already."""
-        if entry.source is not None and await self.earned(entry.source):
-            return False
-        try:
-            async with self._s.begin_nested():  # a concurrent twin fails alone
-                self._s.add(entry)
-                await self._s.flush()
-        except IntegrityError:
+        if not await self._append(entry):
             return False
         values = {
             "household_id": entry.household_id,
@@ -50,6 +46,34 @@ class PointsRepo:
             set_={"balance": HouseholdPoints.balance + entry.points},
         )
         await self._s.execute(stmt)
+        return True
+
+    async def spend(self, entry: PointEntry) -> bool:
+        """Append a deduction the balance must cover (a redemption): False, and nothing
+        written, when the household has fewer points than it takes. Of two at once on one
+        balance, the second waits for the first and sees what it left."""
+        cost = -entry.points
+        moved = await self._s.execute(
+            update(HouseholdPoints)
+            .where(HouseholdPoints.household_id == entry.household_id)
+            .where(HouseholdPoints.balance >= cost)
+            .values(balance=HouseholdPoints.balance - cost)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        if not await self._append(entry):
+            raise RuntimeError(f"{entry.source} was spent already")  # rolls the transaction back
+        return True
+
+    async def _append(self, entry: PointEntry) -> bool:
+        if entry.source is not None and await self.earned(entry.source):
+            return False
+        try:
+            async with self._s.begin_nested():  # a concurrent twin fails alone
+                self._s.add(entry)
+                await self._s.flush()
+        except IntegrityError:
+            return False
         return True
 
     async def earned(self, source: str) -> bool:
@@ -119,3 +143,65 @@ class PointsRepo:
             .limit(limit)
         )
         return (await self._s.scalars(stmt)).all()
+
+    # --- the 爱心超市 ---------------------------------------------------------------------------
+
+    async def goods(self, village_id: int) -> Sequence[Good]:
+        stmt = select(Good).where(Good.village_id == village_id).order_by(Good.code, Good.id)
+        return (await self._s.scalars(stmt)).all()
+
+    async def good(self, village_id: int, words: str) -> Good | None:
+        """A good of the village's shelf by its code or its name."""
+        word = words.strip()
+        stmt = select(Good).where(
+            Good.village_id == village_id, (Good.code == word.upper()) | (Good.name == word)
+        )
+        found: Good | None = await self._s.scalar(stmt.limit(1))
+        return found
+
+    def shelve(self, good: Good) -> None:
+        self._s.add(good)
+
+    async def first_shelf(self, goods: Sequence[Good]) -> None:
+        """Put the goods on an empty shelf; when another did it at the same moment, theirs
+        stays."""
+        try:
+            async with self._s.begin_nested():
+                self._s.add_all(goods)
+        except IntegrityError:
+            pass
+
+    async def take(self, good_id: int, quantity: int) -> bool:
+        """Set `quantity` aside from the stock; False when fewer are left. Of two takers of
+        the last one, exactly one gets it."""
+        moved = await self._s.execute(
+            update(Good)
+            .where(Good.id == good_id, Good.stock >= quantity)
+            .values(stock=Good.stock - quantity)
+        )
+        return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def restock(self, good_id: int, quantity: int) -> None:
+        await self._s.execute(
+            update(Good).where(Good.id == good_id).values(stock=Good.stock + quantity)
+        )
+
+    async def redeem(self, redemption: Redemption) -> Redemption:
+        self._s.add(redemption)
+        await self._s.flush()
+        return redemption
+
+    async def redemption(self, code: str, *, lock: bool = False) -> Redemption | None:
+        stmt = select(Redemption).where(Redemption.code == code.strip())
+        found: Redemption | None = await self._s.scalar(stmt.with_for_update() if lock else stmt)
+        return found
+
+    async def code_taken(self, code: str) -> bool:
+        found = await self._s.scalar(select(Redemption.id).where(Redemption.code == code))
+        return found is not None
+
+    async def entry_of(self, source: str) -> PointEntry | None:
+        found: PointEntry | None = await self._s.scalar(
+            select(PointEntry).where(PointEntry.source == source)
+        )
+        return found

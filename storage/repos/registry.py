@@ -74,6 +74,15 @@ class PeopleRepo:
         )
         return [(c, e, loc) for c, e, loc in (await self._s.execute(stmt)).all()]
 
+    async def named_in(self, village_ids: Sequence[int], name: str) -> Sequence[Person]:
+        """The people of those villages with that name, who belong to a household."""
+        stmt = select(Person).where(
+            Person.village_id.in_(village_ids),
+            Person.name == name,
+            Person.household_id.is_not(None),
+        )
+        return (await self._s.scalars(stmt.order_by(Person.id))).all()
+
     async def matching(self, name: str, phone_last4: str) -> Sequence[Person]:
         rows = await self._s.scalars(
             select(Person).where(Person.name == name, Person.phone_last4 == phone_last4)

@@ -53,6 +53,14 @@ async def test_a_claim_with_a_photo_approved_gives_the_household_its_points(
     (again,) = await say(client, SECRETARY, "驳回 1 重复")
     assert again == ZH.t("points.already_reviewed", number=1, status="已通过")
     assert await _balance(services) == 3
+    # the rules, the history, and the points asked after in the villager's own words
+    (rules,) = await say(client, VILLAGER, "积分规则")
+    assert "庭院整洁 +3分（每月最多 3 分）" in rules
+    assert "见义勇为" not in rules  # awarded by cadres, not claimed
+    (history,) = await say(client, VILLAGER, "积分明细")
+    assert history.splitlines()[1].endswith("+3 庭院整洁（房前屋后都扫干净了）")
+    (asked,) = await say(client, VILLAGER, "我家现在有好多积分了哦")
+    assert asked.startswith(ZH.t("points.mine", balance=3, rank=1, households=2))
 
 
 async def test_a_claim_waits_for_its_photo_and_a_refusal_needs_a_reason(
