@@ -10,6 +10,7 @@ from handlers.points import awarding as points_awarding
 from handlers.points import boards as points_boards
 from handlers.points import reviewing as points_reviewing
 from handlers.points import shop as points_shop
+from handlers.points import stats as points_stats
 from handlers.reports import (
     asking,
     cadre,
@@ -45,6 +46,7 @@ def build_router() -> Router:
         points_shop.router,
         points_boards.router,
         points_awarding.router,
+        points_stats.router,
         asking.router,
         reports.router,
         fallback.router,

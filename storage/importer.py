@@ -14,12 +14,14 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.models import (
+    OPENING,
     ContactRelation,
     ElderContact,
     GroupChat,
     Household,
     OrgUnit,
     Person,
+    PointEntry,
     Role,
     RoleAssignment,
 )
@@ -104,6 +106,18 @@ async def import_registry(
                 "address": h.address,
             }
             households[h.code] = (await _upsert(store, Household, h.code, values, summary)).id
+            if h.points:
+                opening = PointEntry(
+                    household_id=households[h.code],
+                    village_id=ids[h.village],
+                    rule=OPENING,
+                    points=h.points,
+                    at=at,
+                    note="",
+                    source=f"opening:{h.code}",
+                )
+                if await store.points.add(opening):
+                    summary.count("point_entry", created=True)
         people: dict[str, int] = {}
         for p in reg.people:
             values = {

@@ -41,6 +41,9 @@ class HouseholdIn(Strict):
     village: Code
     grid: Code | None = None
     address: str = Field("", max_length=128)
+    # points carried over from the village's paper ledger (期初积分): entered once, the first
+    # time the household is imported with them; later changes go through the ledger
+    points: int | None = Field(None, ge=0)
 
 
 class RoleIn(Strict):
@@ -172,7 +175,7 @@ EXPECTED = {CODE: "letters, digits, _, . or - (no spaces)", PHONE: "11 digits, o
 NOUNS: dict[type[BaseModel] | None, str] = {
     RegistryIn: "the registry (org, households, people, group_chats)",
     UnitIn: "a unit (code, name, level, children)",
-    HouseholdIn: "a household (code, village, grid, address)",
+    HouseholdIn: "a household (code, village, grid, address, points)",
     PersonIn: "a person (code, name, phone, village, …)",
     RoleIn: "a role (role, unit, categories)",
     ChatIn: "a group chat (code, name, unit, purpose, channel, external_id, …)",

@@ -10,13 +10,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.context import Context
-from bot.message import InboundMessage, Reply
+from bot.message import InboundMessage, Push, Reply
 from bot.router import Command, Router
-from handlers.points.ledger import REDEEM, points_shown
+from handlers.points.ledger import points_shown
 from handlers.points.reviewing import REVIEWERS, villages
 from handlers.points.rules import book
 from handlers.tell import Tell
-from storage.models import BoardStatus, ChatPurpose, OrgUnit, PointBoard, Role
+from storage.models import OPENING, REDEEM, BoardStatus, ChatPurpose, OrgUnit, PointBoard, Role
 
 router = Router(name="points.boards")
 RED_SIZE = 10
@@ -35,13 +35,13 @@ async def draft_boards(
     if not todo:
         return 0
     ids = [v.id for v in todo]
-    earned = await store.boards.earned(ids, since, until, [REDEEM])
+    earned = await store.boards.earned(ids, since, until, [REDEEM, OPENING], RED_SIZE)
     public = [r.code for r in book().rules if r.black_board and r.points < 0]
     lost = await store.boards.deducted(ids, since, until, public)
     shown = {h for v in ids for h, _ in earned.get(v, [])[:RED_SIZE]}
     shown |= {h for v in ids for h, _, _ in lost.get(v, [])}
     names = await store.boards.names(sorted(shown))
-    drafted = 0
+    boards = {}
     for village in todo:
         lines = [
             {"board": "red", "household": h, "name": names.get(h, ""), "points": p}
@@ -51,25 +51,31 @@ async def draft_boards(
             {"board": "black", "household": h, "name": names.get(h, ""), "points": p, "rule": r}
             for h, r, p in lost.get(village.id, [])
         ]
-        if not lines:
-            continue
-        board = PointBoard(
-            village_id=village.id, month=month, lines=lines, status=BoardStatus.DRAFT, made_at=now
+        if lines:
+            boards[village.id] = PointBoard(
+                village_id=village.id,
+                month=month,
+                lines=lines,
+                status=BoardStatus.DRAFT,
+                made_at=now,
+            )
+    kept = await store.boards.draft(list(boards.values()))  # a twin run's stay theirs
+    names_of = {v.id: v.name for v in todo}
+    words: Words = lambda key, **v: tell.text(None, key, **v)  # noqa: E731
+    for group in await store.chats.of_units(kept, (ChatPurpose.CADRES,)):
+        board = board_text(words, names_of[group.org_unit_id], boards[group.org_unit_id], True)
+        text = words("points.board_draft", board=board)
+        push = Push(
+            channel=group.channel,
+            chat_id=group.external_id,
+            is_group=True,
+            reply=Reply.of_text(text),
         )
-        if not await store.boards.draft(board):
-            continue
-        words: Words = lambda key, **v: tell.text(None, key, **v)  # noqa: E731
-        await tell.groups(
-            village.id,
-            "points.board_draft",
-            purpose="points",
-            board=board_text(words, village.name, board, numbered=True),
-        )
-        drafted += 1
-    return drafted
+        tell.push(push, "points")
+    return len(kept)
 
 
-def board_text(words: Words, village: str, board: PointBoard, *, numbered: bool) -> str:
+def board_text(words: Words, village: str, board: PointBoard, numbered: bool) -> str:
     """The board as a message: its title, the 红榜 and (if any) the 黑榜; `numbered`: every
     line numbered for 撤下 N (the cadres' draft)."""
     month = int(board.month[5:])
@@ -131,7 +137,7 @@ async def withdraw(msg: InboundMessage, ctx: Context) -> Reply:
         return ctx.reply("points.withdraw_usage", most=len(draft.lines))
     draft.lines = [line for i, line in enumerate(draft.lines, 1) if i != int(number)]
     village = await ctx.store.org.get(draft.village_id)
-    text = board_text(ctx.t, village.name if village else "", draft, numbered=True)
+    text = board_text(ctx.t, village.name if village else "", draft, True)
     return ctx.reply("points.withdrawn", number=number, board=text)
 
 
@@ -149,7 +155,7 @@ async def read_board(msg: InboundMessage, ctx: Context) -> Reply:
     if board is None:
         return ctx.reply("points.no_board")
     village = await ctx.store.org.get(board.village_id)
-    return Reply.of_text(board_text(ctx.t, village.name if village else "", board, numbered=False))
+    return Reply.of_text(board_text(ctx.t, village.name if village else "", board, False))
 
 
 async def _draft(ctx: Context) -> PointBoard | Reply:

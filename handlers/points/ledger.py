@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from bot.context import Context
 from handlers.points.rules import Rule, book, month_start
-from storage.models import PointEntry
+from storage.models import OPENING, REDEEM, PointEntry
 from storage.repos import Store
 
-REDEEM = "REDEEM"  # the rule code of a redemption's entry (and of its cancellation)
+SPECIAL = {REDEEM: "points.redeem_entry", OPENING: "points.opening_entry"}  # not rules
 
 
 def points_shown(points: int) -> str:
@@ -59,7 +59,7 @@ async def entry_lines(ctx: Context, entries: Sequence[PointEntry]) -> list[str]:
     lines = []
     for e in entries:
         rule = book().rule(e.rule)
-        name = ctx.t("points.redeem_entry") if e.rule == REDEEM else rule.name if rule else e.rule
+        name = ctx.t(SPECIAL[e.rule]) if e.rule in SPECIAL else rule.name if rule else e.rule
         lines.append(
             ctx.t(
                 "points.entry_line",

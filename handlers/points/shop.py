@@ -11,11 +11,10 @@ import secrets
 from bot.context import Context
 from bot.message import InboundMessage, Reply
 from bot.router import Command, Router
-from handlers.points.ledger import REDEEM
 from handlers.points.reviewing import REVIEWERS, villages
 from handlers.points.rules import book
 from handlers.tell import Tell
-from storage.models import Good, PointEntry, Redemption, RedemptionStatus, Role
+from storage.models import REDEEM, Good, PointEntry, Redemption, RedemptionStatus, Role
 
 router = Router(name="points.shop")
 MOST = 20  # of one good in one redemption

@@ -18,6 +18,8 @@ from storage.models.people import (
     RoleAssignment,
 )
 from storage.models.points import (
+    OPENING,
+    REDEEM,
     BoardStatus,
     ClaimStatus,
     Good,
@@ -42,8 +44,10 @@ from storage.models.reports import (
 
 __all__ = [
     "CADRE_ROLES",
+    "OPENING",
     "OPEN_STATUSES",
     "PARENT_LEVEL",
+    "REDEEM",
     "ROLE_LEVEL",
     "AlertKind",
     "Base",

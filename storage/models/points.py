@@ -13,6 +13,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, IntPk, enum_column
 
+# ledger entries that no rule of locales/points.yaml gives: points spent at the 爱心超市 (and
+# given back when a redemption is cancelled), and points carried over from a village's paper
+# ledger by the registry import (期初积分)
+REDEEM, OPENING = "REDEEM", "OPENING"
+
 
 class PointEntry(Base):
     """One line of a household's ledger. Appended, never updated or deleted (the database

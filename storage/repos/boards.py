@@ -8,10 +8,18 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import BoardStatus, Person, PointBoard, PointEntry
+from storage.models import (
+    BoardStatus,
+    Household,
+    HouseholdPoints,
+    Person,
+    PointBoard,
+    PointEntry,
+)
 
 Totals = dict[int, list[tuple[int, str, int]]]  # village -> [(household, rule, points)]
 
@@ -21,22 +29,43 @@ class BoardRepo:
         self._s = session
 
     async def earned(
-        self, village_ids: Sequence[int], since: datetime, until: datetime, skip: Sequence[str]
+        self,
+        village_ids: Sequence[int],
+        since: datetime,
+        until: datetime,
+        skip: Sequence[str],
+        top: int,
     ) -> dict[int, list[tuple[int, int]]]:
-        """Each village's households by the points they earned in [since, until), most
-        first (entries of the rules in `skip` not counted: redemptions)."""
-        stmt = (
-            select(PointEntry.village_id, PointEntry.household_id, func.sum(PointEntry.points))
+        """Each village's `top` households by the points they earned in [since, until), most
+        first (entries of the rules in `skip` not counted: redemptions); ranked in the
+        database, so only the boards' lines travel."""
+        total = func.sum(PointEntry.points).label("total")
+        grouped = (
+            select(
+                PointEntry.village_id,
+                PointEntry.household_id,
+                total,
+                func.row_number()
+                .over(
+                    partition_by=PointEntry.village_id,
+                    order_by=(total.desc(), PointEntry.household_id),
+                )
+                .label("place"),
+            )
             .where(PointEntry.village_id.in_(village_ids))
             .where(PointEntry.at >= since, PointEntry.at < until, PointEntry.points > 0)
             .where(PointEntry.rule.not_in(skip))
             .group_by(PointEntry.village_id, PointEntry.household_id)
+            .subquery()
+        )
+        stmt = (
+            select(grouped.c.village_id, grouped.c.household_id, grouped.c.total)
+            .where(grouped.c.place <= top)
+            .order_by(grouped.c.village_id, grouped.c.place)
         )
         found: dict[int, list[tuple[int, int]]] = {}
         for village, household, points in (await self._s.execute(stmt)).tuples():
             found.setdefault(village, []).append((household, int(points)))
-        for rows in found.values():
-            rows.sort(key=lambda r: (-r[1], r[0]))
         return found
 
     async def deducted(
@@ -78,14 +107,29 @@ class BoardRepo:
                 names.setdefault(household, name)
         return names
 
-    async def draft(self, board: PointBoard) -> bool:
-        """Keep a new draft; False when the village has that month's board already."""
-        try:
-            async with self._s.begin_nested():
-                self._s.add(board)
-        except IntegrityError:
-            return False
-        return True
+    async def draft(self, boards: Sequence[PointBoard]) -> set[int]:
+        """Keep the new drafts in one statement; the villages whose draft was kept (not one
+        that has that month's board already, as another run may have just made)."""
+        if not boards:
+            return set()
+        rows = [
+            {
+                "village_id": b.village_id,
+                "month": b.month,
+                "lines": b.lines,
+                "status": b.status,
+                "made_at": b.made_at,
+            }
+            for b in boards
+        ]
+        insert = pg_insert if self._s.bind.dialect.name == "postgresql" else sqlite_insert
+        stmt = (
+            insert(PointBoard)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["village_id", "month"])
+            .returning(PointBoard.village_id)
+        )
+        return set((await self._s.scalars(stmt)).all())
 
     async def drafted(self, village_ids: Sequence[int], month: str) -> set[int]:
         stmt = select(PointBoard.village_id).where(
@@ -102,3 +146,35 @@ class BoardRepo:
         )
         found: PointBoard | None = await self._s.scalar(stmt)
         return found
+
+    async def village_stats(
+        self, village_ids: Sequence[int], since: datetime
+    ) -> dict[int, tuple[int, int, int, int]]:
+        """Per village: (points held by its households, its households, households with an
+        entry since then, entries since then)."""
+        held_stmt = (
+            select(HouseholdPoints.village_id, func.sum(HouseholdPoints.balance))
+            .where(HouseholdPoints.village_id.in_(village_ids))
+            .group_by(HouseholdPoints.village_id)
+        )
+        held = dict((await self._s.execute(held_stmt)).tuples().all())
+        homes_stmt = (
+            select(Household.village_id, func.count())
+            .where(Household.village_id.in_(village_ids))
+            .group_by(Household.village_id)
+        )
+        homes = dict((await self._s.execute(homes_stmt)).tuples().all())
+        month = (
+            select(
+                PointEntry.village_id,
+                func.count(func.distinct(PointEntry.household_id)),
+                func.count(),
+            )
+            .where(PointEntry.village_id.in_(village_ids), PointEntry.at >= since)
+            .group_by(PointEntry.village_id)
+        )
+        active = {v: (h, n) for v, h, n in (await self._s.execute(month)).tuples()}
+        return {
+            v: (int(held.get(v) or 0), int(homes.get(v) or 0), *active.get(v, (0, 0)))
+            for v in village_ids
+        }

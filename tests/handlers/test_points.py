@@ -16,7 +16,9 @@ from sqlalchemy.exc import DBAPIError
 from bot.app import Services
 from bot.clock import FixedClock
 from bot.i18n import Translations
+from storage.importer import import_registry, read_registry
 from storage.models import HouseholdPoints, PointEntry
+from tests.conftest import DATA
 from tests.factories import png
 from tests.sim_support import enroll, pushed, say, send_photo
 
@@ -144,3 +146,16 @@ async def _balance(services: Services) -> int:
         return int(
             await store.session.scalar(select(func.coalesce(func.sum(PointEntry.points), 0))) or 0
         )
+
+
+async def test_points_carried_over_from_paper_are_imported_once(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    reg = read_registry(DATA / "registry.yaml")
+    reg.households[0] = reg.households[0].model_copy(update={"points": 120})  # H1, 王秀英
+    for _ in range(2):  # the same file imported again enters nothing more
+        await import_registry(services.uow, reg, services.clock.now())
+    (mine,) = await say(client, VILLAGER, "我的积分")
+    assert mine.splitlines()[0] == ZH.t("points.mine", balance=120, rank=1, households=2)
+    assert mine.splitlines()[1].endswith("+120 期初积分")

@@ -58,3 +58,18 @@ async def test_award_and_deduction_tell_two_of_one_name_apart(
     assert await say(client, "sim-P4", "加分 王秀英 1111 孝老爱亲 好") == [
         ZH.t("refusal.not_permitted")
     ]
+
+
+async def test_points_stats_show_each_village_and_its_participation(
+    client: Client, services: Services, registry: None
+) -> None:
+    await enroll(services)
+    await say(client, SECRETARY, "加分 王秀英 孝老爱亲 照顾婆婆")
+    line = ZH.t(
+        "points.stats_line", village="柳树村", held=10, entries=1, active=1, homes=2, rate="50%"
+    )
+    (township,) = await say(client, "sim-P7", "积分统计")  # 周镇长 reads every village below
+    assert township.splitlines()[1] == line
+    (village,) = await say(client, SECRETARY, "积分统计")
+    assert village.splitlines()[1] == line
+    assert await say(client, "sim-P1", "积分统计") == [ZH.t("refusal.not_permitted")]
