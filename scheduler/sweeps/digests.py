@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from handlers.points.rules import month_start
 from handlers.reports.stats import ReportStats, hours, percent, summarize
 from handlers.tell import Tell
 from scheduler.jobs import JobContext, job
@@ -58,6 +60,7 @@ class Row:
     unit: OrgUnit
     reports: ReportStats
     week: WeekCounts
+    participation: float | None = None  # households with a points entry this month, of all
 
     def rank(self) -> tuple[float, float, int]:
         """Best first: the most fixed, then the most on time, then the busiest."""
@@ -66,7 +69,13 @@ class Row:
 
 
 async def weekly(
-    tell: Tell, unit: OrgUnit, start: datetime, now: datetime, week: str, period: str
+    tell: Tell,
+    unit: OrgUnit,
+    start: datetime,
+    now: datetime,
+    week: str,
+    period: str,
+    zone: ZoneInfo,
 ) -> bool:
     """A township's villages (a county's townships) ranked for the week, as a markdown table
     to its cadre groups (drawn as a numbered list or lines where a platform draws no
@@ -81,9 +90,12 @@ async def weekly(
     villages = [u.id for u in below if u.level is Level.VILLAGE]
     reports = await store.reports.of_villages(villages, start)
     counts = await store.sweeps.week(villages, [u.id for u in below], start, now)
+    points = await store.boards.village_stats(villages, month_start(now, zone)) if villages else {}
     rows = []
     for child in children:
         mine = [u.id for u in below if owner.get(u.id) == child.id or u.id == child.id]
+        homes = sum(points[v][1] for v in mine if v in points)
+        active = sum(points[v][2] for v in mine if v in points)
         week_counts = WeekCounts()
         for unit_id in mine:
             c = counts.get(unit_id)
@@ -93,7 +105,7 @@ async def weekly(
                 week_counts.alerts_raised += c.alerts_raised
                 week_counts.alerts_closed += c.alerts_closed
         stats = summarize((r for r in reports if owner.get(r.village_id) == child.id), now)
-        rows.append(Row(child, stats, week_counts))
+        rows.append(Row(child, stats, week_counts, active / homes if homes else None))
     rows.sort(key=Row.rank)
     table = []
     for place, row in enumerate(rows[:MAX_ROWS], 1):
@@ -109,6 +121,7 @@ async def weekly(
             percent(r.satisfaction),
             percent(w.answered / w.notices if w.notices else None),
             f"{w.alerts_raised}/{w.alerts_closed}",
+            percent(row.participation),
         ]
         table.append("| " + " | ".join(cells) + " |")
     if len(rows) > MAX_ROWS:  # the platforms cut a markdown message at about 4 KB
@@ -146,7 +159,8 @@ async def digest_daily(jc: JobContext) -> int:
 async def digest_weekly(jc: JobContext) -> int:
     """Each township's villages (each county's townships) ranked for the last seven days, in
     a table: reports, closure and on-time rates, hours to accept and fix, satisfaction,
-    notices answered, elder alerts raised and closed. Once a week per group."""
+    notices answered, elder alerts raised and closed, and the month's points participation
+    (households with an entry, of all). Once a week per group."""
     zone = jc.zone
     local = jc.now.astimezone(zone)
     start = jc.now - timedelta(days=7)
@@ -159,7 +173,7 @@ async def digest_weekly(jc: JobContext) -> int:
             units = await store.sweeps.units_with_groups(levels, after, 1)
             for unit in units:
                 sent += await weekly(
-                    jc.tell(store), unit, start, jc.now, f"{year}-W{week:02d}", period
+                    jc.tell(store), unit, start, jc.now, f"{year}-W{week:02d}", period, zone
                 )
         if not units:
             return sent

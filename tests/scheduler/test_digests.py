@@ -129,6 +129,8 @@ async def test_the_monday_table_ranks_villages_and_townships(
     assert alert.closed_at is not None
     await d.news()
 
+    await d.said(LI, "加分 王秀英 孝老爱亲 照顾孙大爷", V1)  # one of 柳树村's two households
+    await d.news()
     assert await d.run("digest-weekly", 143.5) == 3  # Monday 30 Nov 08:30: two townships, county
     news = await d.news()
     assert set(news) == {COUNTY, T1, T2}
@@ -136,8 +138,8 @@ async def test_the_monday_table_ranks_villages_and_townships(
     assert t1.startswith("### 河口镇一周简报（11-23—11-30）")
     rows = [line for line in t1.splitlines() if line.startswith("| 1 ") or line.startswith("| 2 ")]
     assert rows == [
-        "| 1 | 柳树村 | 2 | 50% | 50% | 3.0 | 3.0 | — | 100% | 1/1 |",  # one fixed, one late
-        "| 2 | 杨庄村 | 0 | — | — | — | — | — | 0% | 0/0 |",
+        "| 1 | 柳树村 | 2 | 50% | 50% | 3.0 | 3.0 | — | 100% | 1/1 | 50% |",  # one fixed, one late
+        "| 2 | 杨庄村 | 0 | — | — | — | — | — | 0% | 0/0 | — |",  # no household registered
     ]
     (county,) = news[COUNTY]
     assert "| 1 | 河口镇 | 2 | 50% | 50% |" in county
@@ -278,7 +280,7 @@ async def test_the_monday_table_is_drawn_for_what_each_platform_shows(
     assert await d.run("digest-weekly", 143.5) == 3
     await drain(d.services)
     title = "河口镇一周简报（11-23—11-30）"
-    first = "| 1 | 柳树村 | 2 | 50% | 50% | 3.0 | 3.0 | — | 0% | 0/0 |"
+    first = "| 1 | 柳树村 | 2 | 50% | 50% | 3.0 | 3.0 | — | 0% | 0/0 | 0% |"
 
     # WeCom: markdown_v2 draws tables (and there is no one to @mention): the table as written
     (wecom,) = platforms.wecom.robots["KEY-T1"].received
