@@ -8,6 +8,7 @@ from handlers.notices import answering as notices_answering
 from handlers.notices import reading as notices_reading
 from handlers.points import awarding as points_awarding
 from handlers.points import boards as points_boards
+from handlers.points import editing as points_editing
 from handlers.points import reviewing as points_reviewing
 from handlers.points import shop as points_shop
 from handlers.points import stats as points_stats
@@ -41,6 +42,7 @@ def build_router() -> Router:
         notices_reading.router,
         following.router,
         unlinking.router,
+        points_editing.router,  # 积分规则 加/删 before the list of 积分规则
         points.router,  # before reports: the photo a 申报积分 waits for is not a 随手拍
         points_reviewing.router,
         points_shop.router,

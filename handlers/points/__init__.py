@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from bot.context import Context
 from bot.message import InboundMessage, Kind, Reply
 from bot.router import CANCEL_WORDS, Command, InState, KindIs, ReadsAs, Router
+from handlers.points.editing import EDIT, is_edit
 from handlers.points.ledger import entry_lines, points_shown
-from handlers.points.rules import How, Rule, book, month_start
+from handlers.points.rules import How, Rule, month_start, rules
 from handlers.reports.lifecycle import AWAITING_WORDS, keep_photo
 from handlers.tell import Tell
 from storage.models import ClaimStatus, PointClaim, Role
@@ -77,10 +78,15 @@ async def history(msg: InboundMessage, ctx: Context) -> Reply:
     )
 
 
-@router.message(Command("积分规则", "points rules"), roles={Role.VILLAGER})
-async def rules(msg: InboundMessage, ctx: Context) -> Reply:
+def listing(msg: InboundMessage, ctx: Context) -> bool:
+    """积分规则 alone (积分规则 加 … is an admin's change: handlers/points/editing.py)."""
+    return not is_edit(msg, ctx)
+
+
+@router.message(EDIT, listing, roles={Role.VILLAGER})
+async def rules_list(msg: InboundMessage, ctx: Context) -> Reply:
     lines = [ctx.t("points.rules_title")]
-    for rule in book().of(How.CLAIM):
+    for rule in (await rules(ctx.store)).of(How.CLAIM):
         lines.append(_rule_line(ctx, rule))
     lines.append(ctx.t("points.rules_hint"))
     return Reply.of_text("\n".join(lines))
@@ -98,9 +104,10 @@ async def claim(msg: InboundMessage, ctx: Context) -> Reply:
     if isinstance(household, Reply):
         return household
     name, _, note = ctx.args.strip().partition(" ")
-    rule = book().find(name, how=How.CLAIM) if name else None
+    book = await rules(ctx.store)
+    rule = book.find(name, how=How.CLAIM) if name else None
     if rule is None:
-        names = "、".join(r.name for r in book().of(How.CLAIM))
+        names = "、".join(r.name for r in book.of(How.CLAIM))
         return ctx.reply("points.claim_usage", names=names)
     full = await _capped(ctx, household, rule)
     if full is not None:
@@ -129,7 +136,7 @@ async def evidence(msg: InboundMessage, ctx: Context) -> Reply:
         return name  # the state stays: another photo may still come
     ctx.conversation.end()
     household = _household(ctx)
-    rule = book().rule(str(ctx.state.data["rule"]))
+    rule = (await rules(ctx.store)).rule(str(ctx.state.data["rule"]))
     if isinstance(household, Reply) or rule is None:
         return ctx.reply("points.claim_cancelled")
     return await _file(msg, ctx, household, rule, str(ctx.state.data.get("note", "")), [name])

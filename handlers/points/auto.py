@@ -9,7 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from handlers.points.ledger import credit
-from handlers.points.rules import How, book
+from handlers.points.rules import How, rules
 from storage.repos import Store
 
 REPORT_CONFIRMED = "有效上报"
@@ -22,7 +22,7 @@ async def earn(
     """The rule's points for the person's household, once for this source. The points
     entered (0: the month's cap is reached); None when nothing could be (no such rule, no
     household, or the source has earned already)."""
-    rule = book().find(rule_name, how=How.AUTO)
+    rule = (await rules(store)).find(rule_name, how=How.AUTO)
     person = await store.people.get(person_id)
     if rule is None or person is None or person.household_id is None:
         return None

@@ -12,7 +12,7 @@ from bot.message import InboundMessage, Reply
 from bot.router import Command, Router
 from handlers.points.ledger import credit, points_shown
 from handlers.points.reviewing import REVIEWERS, villages
-from handlers.points.rules import How, Rule, book
+from handlers.points.rules import Book, How, Rule, rules
 from handlers.tell import Tell
 from storage.models import Person
 
@@ -38,7 +38,7 @@ async def _enter(ctx: Context, *, deduct: bool) -> Reply:
     last4 = rest.pop(0) if rest and len(rest[0]) == 4 and rest[0].isdigit() else ""
     if not rest:
         return ctx.reply(usage)
-    rule = _rule(rest[0], deduct=deduct)
+    rule = _rule(await rules(ctx.store), rest[0], deduct=deduct)
     note = " ".join(rest[1:])
     if rule is None:
         return ctx.reply(usage)
@@ -78,9 +78,9 @@ async def _enter(ctx: Context, *, deduct: bool) -> Reply:
     )
 
 
-def _rule(words: str, *, deduct: bool) -> Rule | None:
+def _rule(book: Book, words: str, *, deduct: bool) -> Rule | None:
     for how in (How.AWARD, How.CLAIM):
-        rule = book().find(words, how=how)
+        rule = book.find(words, how=how)
         if rule is not None and (rule.points < 0) == deduct:
             return rule
     return None

@@ -14,7 +14,7 @@ from bot.message import InboundMessage, Push, Reply
 from bot.router import Command, Router
 from handlers.points.ledger import points_shown
 from handlers.points.reviewing import REVIEWERS, villages
-from handlers.points.rules import book
+from handlers.points.rules import Book, rules
 from handlers.tell import Tell
 from storage.models import OPENING, REDEEM, BoardStatus, ChatPurpose, OrgUnit, PointBoard, Role
 
@@ -36,7 +36,8 @@ async def draft_boards(
         return 0
     ids = [v.id for v in todo]
     earned = await store.boards.earned(ids, since, until, [REDEEM, OPENING], RED_SIZE)
-    public = [r.code for r in book().rules if r.black_board and r.points < 0]
+    book = await rules(store)
+    public = [r.code for r in book.rules if r.black_board and r.points < 0]
     lost = await store.boards.deducted(ids, since, until, public)
     shown = {h for v in ids for h, _ in earned.get(v, [])[:RED_SIZE]}
     shown |= {h for v in ids for h, _, _ in lost.get(v, [])}
@@ -63,7 +64,9 @@ async def draft_boards(
     names_of = {v.id: v.name for v in todo}
     words: Words = lambda key, **v: tell.text(None, key, **v)  # noqa: E731
     for group in await store.chats.of_units(kept, (ChatPurpose.CADRES,)):
-        board = board_text(words, names_of[group.org_unit_id], boards[group.org_unit_id], True)
+        board = board_text(
+            words, book, names_of[group.org_unit_id], boards[group.org_unit_id], True
+        )
         text = words("points.board_draft", board=board)
         push = Push(
             channel=group.channel,
@@ -75,7 +78,7 @@ async def draft_boards(
     return len(kept)
 
 
-def board_text(words: Words, village: str, board: PointBoard, numbered: bool) -> str:
+def board_text(words: Words, book: Book, village: str, board: PointBoard, numbered: bool) -> str:
     """The board as a message: its title, the 红榜 and (if any) the 黑榜; `numbered`: every
     line numbered for 撤下 N (the cadres' draft)."""
     month = int(board.month[5:])
@@ -86,7 +89,7 @@ def board_text(words: Words, village: str, board: PointBoard, numbered: bool) ->
             continue
         out.append(words(f"points.board_{kind}"))
         for place, (i, line) in enumerate(lines, 1):
-            rule = book().rule(str(line.get("rule", "")))
+            rule = book.rule(str(line.get("rule", "")))
             out.append(
                 words(
                     "points.board_line",
@@ -112,6 +115,7 @@ async def publish(msg: InboundMessage, ctx: Context) -> Reply:
     draft.published_at, draft.published_by = ctx.clock.now(), ctx.person.id
     text = board_text(
         lambda k, **v: ctx.t_for(None, k, **v),
+        await rules(ctx.store),
         village.name if village else "",
         draft,
         numbered=False,
@@ -137,7 +141,7 @@ async def withdraw(msg: InboundMessage, ctx: Context) -> Reply:
         return ctx.reply("points.withdraw_usage", most=len(draft.lines))
     draft.lines = [line for i, line in enumerate(draft.lines, 1) if i != int(number)]
     village = await ctx.store.org.get(draft.village_id)
-    text = board_text(ctx.t, village.name if village else "", draft, True)
+    text = board_text(ctx.t, await rules(ctx.store), village.name if village else "", draft, True)
     return ctx.reply("points.withdrawn", number=number, board=text)
 
 
@@ -155,7 +159,8 @@ async def read_board(msg: InboundMessage, ctx: Context) -> Reply:
     if board is None:
         return ctx.reply("points.no_board")
     village = await ctx.store.org.get(board.village_id)
-    return Reply.of_text(board_text(ctx.t, village.name if village else "", board, False))
+    book = await rules(ctx.store)
+    return Reply.of_text(board_text(ctx.t, book, village.name if village else "", board, False))
 
 
 async def _draft(ctx: Context) -> PointBoard | Reply:

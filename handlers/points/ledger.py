@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.context import Context
-from handlers.points.rules import Rule, book, month_start
+from handlers.points.rules import Rule, month_start, rules
 from storage.models import OPENING, REDEEM, PointEntry
 from storage.repos import Store
 
@@ -56,9 +56,10 @@ async def credit(
 
 async def entry_lines(ctx: Context, entries: Sequence[PointEntry]) -> list[str]:
     zone = ZoneInfo(ctx.settings.timezone)
+    book = await rules(ctx.store)
     lines = []
     for e in entries:
-        rule = book().rule(e.rule)
+        rule = book.rule(e.rule)
         name = ctx.t(SPECIAL[e.rule]) if e.rule in SPECIAL else rule.name if rule else e.rule
         lines.append(
             ctx.t(

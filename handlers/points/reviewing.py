@@ -12,7 +12,7 @@ from bot.context import Context
 from bot.message import InboundMessage, Reply
 from bot.router import Command, Router
 from handlers.points.ledger import credit, points_shown
-from handlers.points.rules import book
+from handlers.points.rules import rules
 from handlers.reports.lifecycle import number_and_rest
 from handlers.tell import Tell
 from storage.models import ClaimStatus, PointClaim, Role
@@ -49,12 +49,13 @@ def villages(ctx: Context) -> set[int]:
 )
 async def pending(msg: InboundMessage, ctx: Context) -> Reply:
     claims = await ctx.store.points.pending(sorted(villages(ctx)))
+    book = await rules(ctx.store)
     if not claims:
         return ctx.reply("points.pending_none")
     lines = [ctx.t("points.pending_title", count=len(claims))]
     for c in claims:
         claimant = await ctx.store.people.get(c.person_id)
-        rule = book().rule(c.rule)
+        rule = book.rule(c.rule)
         photos = await ctx.store.points.claim_photos(c.id)
         lines.append(
             ctx.t(
@@ -78,7 +79,7 @@ async def approve(msg: InboundMessage, ctx: Context) -> Reply:
     if isinstance(claim, Reply):
         return claim
     assert ctx.person is not None
-    rule = book().rule(claim.rule)
+    rule = (await rules(ctx.store)).rule(claim.rule)
     if rule is None:
         return ctx.reply("points.rule_gone", number=claim.id)
     now = ctx.clock.now()
@@ -118,7 +119,7 @@ async def refuse(msg: InboundMessage, ctx: Context) -> Reply:
     assert ctx.person is not None
     claim.status, claim.reviewer_id = ClaimStatus.REJECTED, ctx.person.id
     claim.reviewed_at, claim.reason = ctx.clock.now(), reason[:200]
-    rule = book().rule(claim.rule)
+    rule = (await rules(ctx.store)).rule(claim.rule)
     name = rule.name if rule else claim.rule
     await _tell_claimant(ctx, claim, "points.refused_villager", rule=name, reason=reason)
     return ctx.reply("points.refused", number=claim.id)

@@ -1,9 +1,10 @@
 """The points rules and the 爱心超市's goods, as locales/points.yaml ships them: what earns or
 costs a household points, how (claimed by the villager, awarded by a cadre, or earned by the
-bot's own events), and its monthly cap."""
+bot's own events), and its monthly cap; with the admins' changes on top (`rules`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -12,6 +13,9 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from storage.models import PointRuleChange
+from storage.repos import Store
 
 POINTS_FILE = Path(__file__).resolve().parents[2] / "locales" / "points.yaml"
 
@@ -33,6 +37,7 @@ class Rule(BaseModel):
     monthly_cap: int | None = Field(None, gt=0)  # most gained (or lost) in a month
     black_board: bool = False
     what: str = ""
+    retired: bool = False  # removed by an admin: still names the entries made under it
 
 
 class Good(BaseModel):
@@ -51,10 +56,10 @@ class Book(BaseModel):
     goods: list[Good] = []
 
     def find(self, words: str, *, how: How | None = None) -> Rule | None:
-        """A rule by its code or its name (only of that kind, if given)."""
+        """A rule in force by its code or its name (only of that kind, if given)."""
         word = words.strip().upper()
         for rule in self.rules:
-            if how is not None and rule.how is not how:
+            if rule.retired or (how is not None and rule.how is not how):
                 continue
             if word == rule.code.upper() or words.strip() == rule.name:
                 return rule
@@ -64,12 +69,46 @@ class Book(BaseModel):
         return next((r for r in self.rules if r.code == code), None)
 
     def of(self, how: How) -> list[Rule]:
-        return [r for r in self.rules if r.how is how]
+        return [r for r in self.rules if r.how is how and not r.retired]
+
+    def changed(self, changes: Sequence[PointRuleChange]) -> Book:
+        """These rules with the admins' changes applied in order: an added rule replaces the
+        one of its name (or is new), a removed one is retired."""
+        rules = {r.code: r for r in self.rules}
+        for c in changes:
+            if c.removed:
+                if c.code in rules:
+                    rules[c.code] = rules[c.code].model_copy(update={"retired": True})
+                continue
+            for code, rule in list(rules.items()):
+                if rule.name == c.name and code != c.code:
+                    rules[code] = rule.model_copy(update={"retired": True})
+            rules[c.code] = Rule.model_validate(
+                {
+                    "code": c.code,
+                    "name": c.name,
+                    "class": c.klass,
+                    "points": c.points,
+                    "how": c.how,
+                    "monthly_cap": c.monthly_cap,
+                    "black_board": c.black_board,
+                    "what": c.what,
+                }
+            )
+        return self.model_copy(update={"rules": list(rules.values())})
 
 
 @lru_cache(maxsize=2)
 def book(path: Path = POINTS_FILE) -> Book:
+    """The file's rules and goods, as shipped (the admins' changes: `rules`)."""
     return Book.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+async def rules(store: Store) -> Book:
+    """The rules in force: the file's with the admins' changes (a short table, read with
+    each command that needs the rules, so every instance sees a change at once)."""
+    changes = await store.points.rule_changes()
+    return book().changed(changes) if changes else book()
 
 
 def month_start(now: datetime, zone: ZoneInfo) -> datetime:

@@ -28,6 +28,7 @@ from storage.models.points import (
     PointClaim,
     PointClaimPhoto,
     PointEntry,
+    PointRuleChange,
     Redemption,
     RedemptionStatus,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "PointClaim",
     "PointClaimPhoto",
     "PointEntry",
+    "PointRuleChange",
     "Redemption",
     "RedemptionStatus",
     "Report",

@@ -153,3 +153,24 @@ class PointBoard(Base):
     made_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
     published_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+
+class PointRuleChange(Base):
+    """An admin's change to the points rules (积分规则 加 / 删), on top of locales/points.yaml:
+    applied in order, never edited. A rule added with a name already in use replaces it;
+    one removed keeps its code and name for the entries that name it."""
+
+    __tablename__ = "point_rule_change"
+
+    id: Mapped[IntPk]
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(16))
+    klass: Mapped[str] = mapped_column(String(16), default="")
+    points: Mapped[int] = mapped_column(default=0)
+    how: Mapped[str] = mapped_column(String(8), default="")
+    monthly_cap: Mapped[int | None]
+    black_board: Mapped[bool] = mapped_column(default=False)
+    what: Mapped[str] = mapped_column(String(100), default="")
+    removed: Mapped[bool] = mapped_column(default=False)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    at: Mapped[datetime]

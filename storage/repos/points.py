@@ -21,6 +21,7 @@ from storage.models import (
     PointClaim,
     PointClaimPhoto,
     PointEntry,
+    PointRuleChange,
     Redemption,
 )
 
@@ -205,3 +206,12 @@ class PointsRepo:
             select(PointEntry).where(PointEntry.source == source)
         )
         return found
+
+    # --- the admins' changes to the rules -----------------------------------------------------
+
+    async def rule_changes(self) -> Sequence[PointRuleChange]:
+        stmt = select(PointRuleChange).order_by(PointRuleChange.id)
+        return (await self._s.scalars(stmt)).all()
+
+    def change_rule(self, change: PointRuleChange) -> None:
+        self._s.add(change)
