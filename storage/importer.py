@@ -22,6 +22,7 @@ from storage.models import (
     OrgUnit,
     Person,
     PointEntry,
+    PointRuleChange,
     Role,
     RoleAssignment,
 )
@@ -146,7 +147,50 @@ async def import_registry(
                 "robot_secret": c.robot_secret,
             }
             await _upsert(store, GroupChat, c.code, values, summary)
+        await _sync_points_rules(store, reg, ids, at, summary)
     return summary
+
+
+async def _sync_points_rules(
+    store: Store, reg: RegistryIn, ids: dict[str, int], at: datetime, summary: ImportSummary
+) -> None:
+    """Each village's points rules as the file has them: a change is kept only where the
+    village's latest differs (so importing the same file again changes nothing)."""
+    latest: dict[tuple[int | None, str], PointRuleChange] = {}
+    for change in await store.points.rule_changes():
+        latest[(change.village_id, change.code)] = change
+    for r in reg.points_rules:
+        village = ids[r.village]
+        wanted = PointRuleChange(
+            code=r.code,
+            name=r.name,
+            klass=r.klass,
+            points=r.points,
+            how=r.how,
+            monthly_cap=r.monthly_cap,
+            black_board=r.black_board,
+            what=r.what,
+            removed=r.removed,
+            person_id=None,
+            at=at,
+            village_id=village,
+        )
+        fields = (
+            "name",
+            "klass",
+            "points",
+            "how",
+            "monthly_cap",
+            "black_board",
+            "what",
+            "removed",
+        )
+        before = latest.get((village, r.code))
+        if before is not None and all(getattr(before, f) == getattr(wanted, f) for f in fields):
+            continue
+        store.points.change_rule(wanted)
+        latest[(village, r.code)] = wanted
+        summary.count("point_rule_change", created=True)
 
 
 async def _sync_roles(

@@ -96,11 +96,28 @@ class ChatIn(Strict):
     robot_secret: str = Field("", max_length=256)
 
 
+class PointsRuleIn(Strict):
+    """One village's version of a points rule of locales/points.yaml (the same code), or a
+    rule of its own (a new code)."""
+
+    village: Code
+    code: str = Field(min_length=1, max_length=16)
+    name: str = Field(min_length=1, max_length=16)
+    klass: str = Field(alias="class", min_length=1, max_length=16)
+    points: int = Field(ge=-1000, le=1000)
+    how: Literal["claim", "award", "auto"]
+    monthly_cap: int | None = Field(None, gt=0)
+    black_board: bool = False
+    what: str = Field("", max_length=100)
+    removed: bool = False  # the village does without this rule
+
+
 class RegistryIn(Strict):
     org: UnitIn
     households: list[HouseholdIn] = []
     people: list[PersonIn] = []
     group_chats: list[ChatIn] = []
+    points_rules: list[PointsRuleIn] = []
 
 
 class RegistryFileError(Exception):
@@ -176,6 +193,7 @@ NOUNS: dict[type[BaseModel] | None, str] = {
     RegistryIn: "the registry (org, households, people, group_chats)",
     UnitIn: "a unit (code, name, level, children)",
     HouseholdIn: "a household (code, village, grid, address, points)",
+    PointsRuleIn: "a village's points rule (village, code, name, class, points, how …)",
     PersonIn: "a person (code, name, phone, village, …)",
     RoleIn: "a role (role, unit, categories)",
     ChatIn: "a group chat (code, name, unit, purpose, channel, external_id, …)",
@@ -277,3 +295,6 @@ def _check_references(reg: RegistryIn, lines: dict[Path_, int]) -> Iterator[str]
     for i, chat in enumerate(reg.group_chats):
         if chat.unit not in units:
             yield at(("group_chats", i), "unit", f"no unit {chat.unit}")
+
+    for i, rule in enumerate(reg.points_rules):
+        yield from unit_is(rule.village, Level.VILLAGE, ("points_rules", i), "village")

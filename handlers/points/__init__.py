@@ -21,6 +21,7 @@ from understanding import Intent
 
 router = Router(name="points")
 AWAITING_EVIDENCE = "points.await_evidence"  # 申报积分 came without a photo: it may follow
+AWAITING_RULE = "points.await_rule"  # 申报积分 alone: which rule, and what was done
 LATEST, MORE = 5, 20
 MAX_PHOTOS = 9
 
@@ -86,7 +87,8 @@ def listing(msg: InboundMessage, ctx: Context) -> bool:
 @router.message(EDIT, listing, roles={Role.VILLAGER})
 async def rules_list(msg: InboundMessage, ctx: Context) -> Reply:
     lines = [ctx.t("points.rules_title")]
-    for rule in (await rules(ctx.store)).of(How.CLAIM):
+    village = ctx.person.village_id if ctx.person else None
+    for rule in (await rules(ctx.store, village)).of(How.CLAIM):
         lines.append(_rule_line(ctx, rule))
     lines.append(ctx.t("points.rules_hint"))
     return Reply.of_text("\n".join(lines))
@@ -99,21 +101,44 @@ async def rules_list(msg: InboundMessage, ctx: Context) -> Reply:
     menu_order=36,
 )
 async def claim(msg: InboundMessage, ctx: Context) -> Reply:
-    """申报积分 庭院整洁 屋前屋后都扫干净了, with a photo sent just before (or just after)."""
+    """申报积分 庭院整洁 屋前屋后都扫干净了, with a photo sent just before (or just after);
+    申报积分 alone: the bot asks which rule."""
+    state = ctx.state
+    photos = list(state.data.get("photos", [])) if state and state.name == AWAITING_WORDS else []
+    if not ctx.args.strip() and not isinstance(_household(ctx), Reply):
+        ctx.conversation.set(AWAITING_RULE, photos=photos)
+        return ctx.reply("points.claim_which", names=await _claimable(ctx))
+    return await _claim(msg, ctx, ctx.args, photos)
+
+
+@router.message(Command(*CANCEL_WORDS), InState(AWAITING_RULE))
+@router.message(Command(*CANCEL_WORDS), InState(AWAITING_EVIDENCE))
+async def cancel_claim(msg: InboundMessage, ctx: Context) -> Reply:
+    ctx.conversation.end()
+    return ctx.reply("points.claim_cancelled")
+
+
+@router.message(InState(AWAITING_RULE), KindIs(Kind.TEXT, Kind.VOICE), roles={Role.VILLAGER})
+async def which_rule(msg: InboundMessage, ctx: Context) -> Reply:
+    """The rule (and what was done) a bare 申报积分 asked for."""
+    assert ctx.state is not None
+    photos = list(ctx.state.data.get("photos", []))
+    return await _claim(msg, ctx, msg.text, photos)
+
+
+async def _claim(msg: InboundMessage, ctx: Context, words: str, photos: list[str]) -> Reply:
     household = _household(ctx)
     if isinstance(household, Reply):
         return household
-    name, _, note = ctx.args.strip().partition(" ")
-    book = await rules(ctx.store)
+    name, _, note = words.strip().partition(" ")
+    book = await rules(ctx.store, ctx.person.village_id if ctx.person else None)
     rule = book.find(name, how=How.CLAIM) if name else None
     if rule is None:
-        names = "、".join(r.name for r in book.of(How.CLAIM))
-        return ctx.reply("points.claim_usage", names=names)
+        return ctx.reply("points.claim_usage", names=await _claimable(ctx))
     full = await _capped(ctx, household, rule)
     if full is not None:
+        ctx.conversation.end()
         return full
-    state = ctx.state
-    photos = list(state.data.get("photos", [])) if state and state.name == AWAITING_WORDS else []
     if not photos:
         ctx.conversation.set(AWAITING_EVIDENCE, rule=rule.code, note=note.strip())
         return ctx.reply("points.claim_needs_photo", rule=rule.name)
@@ -121,10 +146,9 @@ async def claim(msg: InboundMessage, ctx: Context) -> Reply:
     return await _file(msg, ctx, household, rule, note.strip(), photos)
 
 
-@router.message(Command(*CANCEL_WORDS), InState(AWAITING_EVIDENCE))
-async def cancel_claim(msg: InboundMessage, ctx: Context) -> Reply:
-    ctx.conversation.end()
-    return ctx.reply("points.claim_cancelled")
+async def _claimable(ctx: Context) -> str:
+    book = await rules(ctx.store, ctx.person.village_id if ctx.person else None)
+    return "、".join(r.name for r in book.of(How.CLAIM))
 
 
 @router.message(InState(AWAITING_EVIDENCE), KindIs(Kind.IMAGE), roles={Role.VILLAGER})
@@ -136,7 +160,8 @@ async def evidence(msg: InboundMessage, ctx: Context) -> Reply:
         return name  # the state stays: another photo may still come
     ctx.conversation.end()
     household = _household(ctx)
-    rule = (await rules(ctx.store)).rule(str(ctx.state.data["rule"]))
+    village = ctx.person.village_id if ctx.person else None
+    rule = (await rules(ctx.store, village)).rule(str(ctx.state.data["rule"]))
     if isinstance(household, Reply) or rule is None:
         return ctx.reply("points.claim_cancelled")
     return await _file(msg, ctx, household, rule, str(ctx.state.data.get("note", "")), [name])

@@ -22,11 +22,11 @@ async def earn(
     """The rule's points for the person's household, once for this source. The points
     entered (0: the month's cap is reached); None when nothing could be (no such rule, no
     household, or the source has earned already)."""
-    rule = (await rules(store)).find(rule_name, how=How.AUTO)
     person = await store.people.get(person_id)
-    if rule is None or person is None or person.household_id is None:
+    if person is None or person.household_id is None or person.village_id is None:
         return None
-    if person.village_id is None:
+    rule = (await rules(store, person.village_id)).find(rule_name, how=How.AUTO)
+    if rule is None:
         return None
     return await credit(
         store,

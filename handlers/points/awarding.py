@@ -38,18 +38,18 @@ async def _enter(ctx: Context, *, deduct: bool) -> Reply:
     last4 = rest.pop(0) if rest and len(rest[0]) == 4 and rest[0].isdigit() else ""
     if not rest:
         return ctx.reply(usage)
-    rule = _rule(await rules(ctx.store), rest[0], deduct=deduct)
-    note = " ".join(rest[1:])
-    if rule is None:
-        return ctx.reply(usage)
-    if deduct and not note:
-        return ctx.reply("points.deduct_needs_reason")
     person = await _villager(ctx, name, last4, " ".join(rest))
     if isinstance(person, Reply):
         return person
     assert ctx.person is not None
     assert person.household_id is not None
     assert person.village_id is not None
+    rule = _rule(await rules(ctx.store, person.village_id), rest[0], deduct=deduct)
+    note = " ".join(rest[1:])
+    if rule is None:
+        return ctx.reply(usage)
+    if deduct and not note:
+        return ctx.reply("points.deduct_needs_reason")
     entered = await credit(
         ctx.store,
         household_id=person.household_id,

@@ -14,7 +14,7 @@ from bot.message import InboundMessage, Push, Reply
 from bot.router import Command, Router
 from handlers.points.ledger import points_shown
 from handlers.points.reviewing import REVIEWERS, villages
-from handlers.points.rules import Book, rules
+from handlers.points.rules import Book, in_village, rules
 from handlers.tell import Tell
 from storage.models import OPENING, REDEEM, BoardStatus, ChatPurpose, OrgUnit, PointBoard, Role
 
@@ -36,8 +36,11 @@ async def draft_boards(
         return 0
     ids = [v.id for v in todo]
     earned = await store.boards.earned(ids, since, until, [REDEEM, OPENING], RED_SIZE)
-    book = await rules(store)
-    public = [r.code for r in book.rules if r.black_board and r.points < 0]
+    changes = await store.points.rule_changes()
+    books = {v: in_village(changes, v) for v in ids}
+    public = sorted(
+        {r.code for b in books.values() for r in b.rules if r.black_board and r.points < 0}
+    )
     lost = await store.boards.deducted(ids, since, until, public)
     shown = {h for v in ids for h, _ in earned.get(v, [])[:RED_SIZE]}
     shown |= {h for v in ids for h, _, _ in lost.get(v, [])}
@@ -51,6 +54,7 @@ async def draft_boards(
         lines += [
             {"board": "black", "household": h, "name": names.get(h, ""), "points": p, "rule": r}
             for h, r, p in lost.get(village.id, [])
+            if _public(books[village.id], r)
         ]
         if lines:
             boards[village.id] = PointBoard(
@@ -65,7 +69,11 @@ async def draft_boards(
     words: Words = lambda key, **v: tell.text(None, key, **v)  # noqa: E731
     for group in await store.chats.of_units(kept, (ChatPurpose.CADRES,)):
         board = board_text(
-            words, book, names_of[group.org_unit_id], boards[group.org_unit_id], True
+            words,
+            books[group.org_unit_id],
+            names_of[group.org_unit_id],
+            boards[group.org_unit_id],
+            True,
         )
         text = words("points.board_draft", board=board)
         push = Push(
@@ -76,6 +84,11 @@ async def draft_boards(
         )
         tell.push(push, "points")
     return len(kept)
+
+
+def _public(book: Book, code: str) -> bool:
+    rule = book.rule(code)
+    return rule is not None and rule.black_board
 
 
 def board_text(words: Words, book: Book, village: str, board: PointBoard, numbered: bool) -> str:
@@ -115,7 +128,7 @@ async def publish(msg: InboundMessage, ctx: Context) -> Reply:
     draft.published_at, draft.published_by = ctx.clock.now(), ctx.person.id
     text = board_text(
         lambda k, **v: ctx.t_for(None, k, **v),
-        await rules(ctx.store),
+        await rules(ctx.store, draft.village_id),
         village.name if village else "",
         draft,
         numbered=False,
@@ -141,7 +154,8 @@ async def withdraw(msg: InboundMessage, ctx: Context) -> Reply:
         return ctx.reply("points.withdraw_usage", most=len(draft.lines))
     draft.lines = [line for i, line in enumerate(draft.lines, 1) if i != int(number)]
     village = await ctx.store.org.get(draft.village_id)
-    text = board_text(ctx.t, await rules(ctx.store), village.name if village else "", draft, True)
+    book = await rules(ctx.store, draft.village_id)
+    text = board_text(ctx.t, book, village.name if village else "", draft, True)
     return ctx.reply("points.withdrawn", number=number, board=text)
 
 
@@ -159,7 +173,7 @@ async def read_board(msg: InboundMessage, ctx: Context) -> Reply:
     if board is None:
         return ctx.reply("points.no_board")
     village = await ctx.store.org.get(board.village_id)
-    book = await rules(ctx.store)
+    book = await rules(ctx.store, board.village_id)
     return Reply.of_text(board_text(ctx.t, book, village.name if village else "", board, False))
 
 

@@ -56,7 +56,7 @@ async def credit(
 
 async def entry_lines(ctx: Context, entries: Sequence[PointEntry]) -> list[str]:
     zone = ZoneInfo(ctx.settings.timezone)
-    book = await rules(ctx.store)
+    book = await rules(ctx.store, ctx.person.village_id if ctx.person else None)
     lines = []
     for e in entries:
         rule = book.rule(e.rule)

@@ -15,7 +15,7 @@ from handlers.points.ledger import credit, points_shown
 from handlers.points.rules import rules
 from handlers.reports.lifecycle import number_and_rest
 from handlers.tell import Tell
-from storage.models import ClaimStatus, PointClaim, Role
+from storage.models import CADRE_ROLES, ClaimStatus, Level, PointClaim, Role
 
 router = Router(name="points.reviewing")
 REVIEWERS = frozenset({Role.VILLAGE_SECRETARY, Role.VILLAGE_CADRE})
@@ -41,21 +41,42 @@ def villages(ctx: Context) -> set[int]:
     return {a.org_unit_id for a in ctx.assignments if a.role in REVIEWERS}
 
 
+async def readable(ctx: Context) -> dict[int, str]:
+    """The villages whose points this cadre may read, by name: a village cadre's own, a grid
+    worker's village, every village under a township's or county's cadre."""
+    found: dict[int, str] = {}
+    for assignment in ctx.assignments:
+        unit = await ctx.store.org.get(assignment.org_unit_id)
+        if unit is None:
+            continue
+        if unit.level is Level.GRID and unit.parent_id is not None:
+            parent = await ctx.store.org.get(unit.parent_id)
+            units = [parent] if parent is not None else []
+        elif unit.level is Level.VILLAGE:
+            units = [unit]
+        else:
+            units = await ctx.store.org.below(unit.id)
+        found.update((u.id, u.name) for u in units if u.level is Level.VILLAGE)
+    return found
+
+
 @router.message(
     Command("待审积分", "pending points"),
-    roles=REVIEWERS,
+    roles=CADRE_ROLES,
     menu="menu.pending_points",
     menu_order=55,
+    menu_roles=REVIEWERS,
 )
 async def pending(msg: InboundMessage, ctx: Context) -> Reply:
-    claims = await ctx.store.points.pending(sorted(villages(ctx)))
-    book = await rules(ctx.store)
+    """The claims waiting in the cadre's villages: to review for a village's cadres, to read
+    for a township's or county's."""
+    claims = await ctx.store.points.pending(sorted(await readable(ctx)))
     if not claims:
         return ctx.reply("points.pending_none")
     lines = [ctx.t("points.pending_title", count=len(claims))]
     for c in claims:
         claimant = await ctx.store.people.get(c.person_id)
-        rule = book.rule(c.rule)
+        rule = (await rules(ctx.store, c.village_id)).rule(c.rule)
         photos = await ctx.store.points.claim_photos(c.id)
         lines.append(
             ctx.t(
@@ -79,7 +100,7 @@ async def approve(msg: InboundMessage, ctx: Context) -> Reply:
     if isinstance(claim, Reply):
         return claim
     assert ctx.person is not None
-    rule = (await rules(ctx.store)).rule(claim.rule)
+    rule = (await rules(ctx.store, claim.village_id)).rule(claim.rule)
     if rule is None:
         return ctx.reply("points.rule_gone", number=claim.id)
     now = ctx.clock.now()
@@ -119,7 +140,7 @@ async def refuse(msg: InboundMessage, ctx: Context) -> Reply:
     assert ctx.person is not None
     claim.status, claim.reviewer_id = ClaimStatus.REJECTED, ctx.person.id
     claim.reviewed_at, claim.reason = ctx.clock.now(), reason[:200]
-    rule = (await rules(ctx.store)).rule(claim.rule)
+    rule = (await rules(ctx.store, claim.village_id)).rule(claim.rule)
     name = rule.name if rule else claim.rule
     await _tell_claimant(ctx, claim, "points.refused_villager", rule=name, reason=reason)
     return ctx.reply("points.refused", number=claim.id)

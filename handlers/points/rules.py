@@ -104,11 +104,17 @@ def book(path: Path = POINTS_FILE) -> Book:
     return Book.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
-async def rules(store: Store) -> Book:
-    """The rules in force: the file's with the admins' changes (a short table, read with
-    each command that needs the rules, so every instance sees a change at once)."""
-    changes = await store.points.rule_changes()
-    return book().changed(changes) if changes else book()
+async def rules(store: Store, village_id: int | None = None) -> Book:
+    """The rules in force (in that village, if given): the file's with the changes on top (a
+    short table, read with each command that needs the rules, so every instance sees a
+    change at once)."""
+    return in_village(await store.points.rule_changes(), village_id)
+
+
+def in_village(changes: Sequence[PointRuleChange], village_id: int | None) -> Book:
+    """The file's rules with the changes for every village and for this one, in order."""
+    mine = [c for c in changes if c.village_id is None or c.village_id == village_id]
+    return book().changed(mine) if mine else book()
 
 
 def month_start(now: datetime, zone: ZoneInfo) -> datetime:

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from bot.context import Context
 from bot.message import InboundMessage, Reply
 from bot.router import Command, Router
+from handlers.points.reviewing import readable
 from handlers.points.rules import month_start
-from storage.models import CADRE_ROLES, Level
+from storage.models import CADRE_ROLES
 
 router = Router(name="points.stats")
 MOST = 40  # villages listed in one answer
@@ -20,16 +21,7 @@ MOST = 40  # villages listed in one answer
     Command("积分统计", "points stats"), roles=CADRE_ROLES, menu="menu.points_stats", menu_order=58
 )
 async def stats(msg: InboundMessage, ctx: Context) -> Reply:
-    villages: dict[int, str] = {}
-    for assignment in ctx.assignments:
-        unit = await ctx.store.org.get(assignment.org_unit_id)
-        if unit is None:
-            continue
-        units = [unit] if unit.level is Level.VILLAGE else await ctx.store.org.below(unit.id)
-        if unit.level is Level.GRID and unit.parent_id is not None:
-            parent = await ctx.store.org.get(unit.parent_id)
-            units = [parent] if parent is not None else []
-        villages.update((u.id, u.name) for u in units if u.level is Level.VILLAGE)
+    villages = await readable(ctx)
     if not villages:
         return ctx.reply("points.stats_none")
     since = month_start(ctx.clock.now(), ZoneInfo(ctx.settings.timezone))

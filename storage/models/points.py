@@ -172,5 +172,7 @@ class PointRuleChange(Base):
     black_board: Mapped[bool] = mapped_column(default=False)
     what: Mapped[str] = mapped_column(String(100), default="")
     removed: Mapped[bool] = mapped_column(default=False)
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # None: an import
     at: Mapped[datetime]
+    # the village whose rules it changes (the registry import); None: every village's
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))

@@ -73,7 +73,13 @@ async def test_a_claim_waits_for_its_photo_and_a_refusal_needs_a_reason(
         ZH.t("points.claim_needs_photo", rule="义务劳动")
     ]
     assert await say(client, VILLAGER, "取消") == [ZH.t("points.claim_cancelled")]
-    await say(client, VILLAGER, "申报积分 义务劳动 清了村道的沟")
+    # 申报积分 alone: the bot asks which rule, then for the photo
+    (which,) = await say(client, VILLAGER, "申报积分")
+    assert which.startswith("申报哪一项？")
+    assert "义务劳动" in which
+    assert await say(client, VILLAGER, "义务劳动 清了村道的沟") == [
+        ZH.t("points.claim_needs_photo", rule="义务劳动")
+    ]
     (claimed,) = await send_photo(client, VILLAGER, png(6, 6))
     assert claimed == ZH.t("points.claimed", number=1, rule="义务劳动", points="+2")
     assert await say(client, SECRETARY, "驳回 1") == [ZH.t("points.refuse_needs_reason")]
@@ -118,6 +124,8 @@ async def test_only_the_villages_cadres_review_and_common_words_are_not_commands
     refusal = ZH.t("refusal.not_permitted")
     assert (await say(client, "sim-P4", "通过 1"))[0].startswith(refusal[:6])  # a villager
     assert (await say(client, "sim-P7", "通过 1"))[0].startswith(refusal[:6])  # township
+    (read,) = await say(client, "sim-P7", "待审积分")  # …which may read what waits below it
+    assert "#1 王秀英 庭院整洁 +3分：扫了院坝" in read
     answers = await say(client, "sim-P4", "通过村委会能办低保不")
     assert not answers or not answers[0].startswith(refusal[:6])  # a question, not 通过 N
     assert await _balance(services) == 0

@@ -7,11 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
 
 from bot.app import Services
 from bot.i18n import Translations
 from storage.importer import import_registry, read_registry
-from storage.registry_file import PersonIn, RoleIn, UnitIn
+from storage.models import PointRuleChange
+from storage.registry_file import PersonIn, PointsRuleIn, RegistryIn, RoleIn, UnitIn
 from tests.conftest import DATA
 from tests.factories import png
 from tests.sim_support import enroll, say, send_photo
@@ -20,9 +22,8 @@ ZH = Translations().for_locale("zh_CN")
 Client = TestClient[Any, Any]
 
 
-async def test_the_secretary_of_another_village_cannot_touch_this_ones_points(
-    client: Client, services: Services, registry: None
-) -> None:
+def two_villages() -> RegistryIn:
+    """The test registry with a second village, 杨庄村, and its secretary 杨书记 (sim-P9)."""
     reg = read_registry(DATA / "registry.yaml")
     township = reg.org.children[0]
     township.children.append(UnitIn(code="V2", name="杨庄村", level="village"))
@@ -35,7 +36,13 @@ async def test_the_secretary_of_another_village_cannot_touch_this_ones_points(
             roles=[RoleIn(role="village_secretary", unit="V2")],
         )
     )
-    await import_registry(services.uow, reg, services.clock.now())
+    return reg
+
+
+async def test_the_secretary_of_another_village_cannot_touch_this_ones_points(
+    client: Client, services: Services, registry: None
+) -> None:
+    await import_registry(services.uow, two_villages(), services.clock.now())
     await enroll(services)
     await send_photo(client, "sim-P1", png(5, 5))
     await say(client, "sim-P1", "申报积分 庭院整洁 扫了院坝")
@@ -47,4 +54,39 @@ async def test_the_secretary_of_another_village_cannot_touch_this_ones_points(
     # 柳树村's own secretary approves it: the claim was untouched
     assert (await say(client, "sim-P2", "通过 1"))[0] == ZH.t(
         "points.approved", number=1, points=3, rule="庭院整洁"
+    )
+
+
+async def test_a_village_has_its_own_version_of_a_rule_through_the_registry(
+    client: Client, services: Services, registry: None
+) -> None:
+    reg = two_villages()
+    reg.points_rules.append(
+        PointsRuleIn.model_validate(
+            {
+                "village": "V1",
+                "code": "R15",
+                "name": "庭院整洁",
+                "class": "环境卫生",
+                "points": 5,
+                "how": "claim",
+                "monthly_cap": 5,
+                "what": "房前屋后干净，经网格员查看",
+            }
+        )
+    )
+    for _ in range(2):  # the same file again changes nothing
+        await import_registry(services.uow, reg, services.clock.now())
+    async with services.uow() as store:
+        kept = await store.session.scalar(select(func.count()).select_from(PointRuleChange))
+    assert kept == 1
+    await enroll(services)
+    (here,) = await say(client, "sim-P1", "积分规则")  # 柳树村
+    assert "R15 庭院整洁 +5分（每月最多 5 分）：房前屋后干净，经网格员查看" in here
+    (there,) = await say(client, "sim-P9", "积分规则")  # 杨庄村 keeps the default
+    assert "R15 庭院整洁 +3分（每月最多 3 分）" in there
+    await send_photo(client, "sim-P1", png(5, 5))
+    await say(client, "sim-P1", "申报积分 庭院整洁 扫了院坝")
+    assert (await say(client, "sim-P2", "通过 1"))[0] == ZH.t(
+        "points.approved", number=1, points=5, rule="庭院整洁"
     )
