@@ -52,8 +52,8 @@ async def test_award_and_deduction_tell_two_of_one_name_apart(
         "points.entered", name="王秀英", rule="焚烧秸秆", points="-10", balance=0
     )
     # points belong to the household: 孙大爷 sees what was entered for the other 王秀英
-    (other,) = await say(client, SECRETARY, "加分 王秀英 8888 孝老爱亲 照顾孙大爷")
-    assert other.endswith("现有 10 分。")
+    (second,) = await say(client, SECRETARY, "加分 王秀英 8888 孝老爱亲 照顾孙大爷")
+    assert second.endswith("现有 10 分。")
     (grandpa,) = await say(client, "sim-P4", "我的积分")
     assert grandpa.splitlines()[0] == ZH.t("points.mine", balance=10, rank=1, households=2)
     # not a villager of this village, and not a cadre's command for a villager
