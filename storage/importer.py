@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from storage.knowledge import sync_knowledge
 from storage.models import (
     OPENING,
     ContactRelation,
@@ -92,7 +94,8 @@ async def import_registry(
     summary = ImportSummary()
     async with uow() as store:
         ids: dict[str, int] = {}
-        for unit, parent, _ in walk_units(reg.org, None, ("org",)):
+        units = walk_units(reg.org, None, ("org",)) if reg.org is not None else iter(())
+        for unit, parent, _ in units:
             values = {
                 "name": unit.name,
                 "level": unit.level,
@@ -148,7 +151,17 @@ async def import_registry(
             }
             await _upsert(store, GroupChat, c.code, values, summary)
         await _sync_points_rules(store, reg, ids, at, summary)
+        missing = await sync_knowledge(store, reg.knowledge, ids, at, summary)
+        if missing:
+            raise UnknownUnits(missing)  # rolls the whole import back
     return summary
+
+
+class UnknownUnits(RegistryFileError):
+    """Knowledge-base entries name units neither the file nor the database has."""
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(Path("knowledge"), [f" unit: no unit {code}" for code in codes])
 
 
 async def _sync_points_rules(

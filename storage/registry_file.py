@@ -9,9 +9,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic_core import ErrorDetails
 
+from storage.knowledge_file import EntryIn, KnowledgeFileError, check, entries_of_csv
 from storage.models import (
     PARENT_LEVEL,
     ROLE_LEVEL,
@@ -113,11 +121,15 @@ class PointsRuleIn(Strict):
 
 
 class RegistryIn(Strict):
-    org: UnitIn
+    org: UnitIn | None = None  # a knowledge base's file has none
     households: list[HouseholdIn] = []
     people: list[PersonIn] = []
     group_chats: list[ChatIn] = []
     points_rules: list[PointsRuleIn] = []
+    # 政策咨询: the entries themselves ("entries" in a knowledge base's own file), and
+    # knowledge-base files to import with this one (YAML or CSV, beside it)
+    knowledge: list[EntryIn] = Field([], validation_alias=AliasChoices("knowledge", "entries"))
+    knowledge_files: list[str] = []
 
 
 class RegistryFileError(Exception):
@@ -158,6 +170,13 @@ def _line(lines: dict[Path_, int], path: Path_) -> int:
 
 
 def read_registry(path: Path) -> RegistryIn:
+    """The registry (or knowledge base) in the file, or RegistryFileError naming each
+    problem's line and field."""
+    if path.suffix.lower() == ".csv":
+        try:
+            return RegistryIn(knowledge=entries_of_csv(path))
+        except KnowledgeFileError as exc:
+            raise RegistryFileError(path, exc.problems) from exc
     try:
         text = path.read_text(encoding="utf-8")
         # libyaml's parser when there is one: the pure-Python one takes a third of a second
@@ -181,16 +200,28 @@ def read_registry(path: Path) -> RegistryIn:
         ]
         raise RegistryFileError(path, problems) from exc
     problems = list(_check_references(registry, lines))
+    section = "entries" if "entries" in data else "knowledge"
+    where = [_line(lines, (section, i)) for i in range(len(registry.knowledge))]
+    problems += check(registry.knowledge, where)
     if problems:
         raise RegistryFileError(path, problems)
-    return registry
+    included = [e for name in registry.knowledge_files for e in _included(path, name)]
+    if not included:
+        return registry
+    return registry.model_copy(update={"knowledge": [*registry.knowledge, *included]})
+
+
+def _included(path: Path, name: str) -> list[EntryIn]:
+    """The entries of a knowledge-base file the registry names (its problems are its own)."""
+    return read_registry(path.parent / name).knowledge
 
 
 # What a field should hold, in the words of a refusal ({…}: the error's context); other
 # errors keep pydantic's words, "Input should be …" said as "must be …"
 EXPECTED = {CODE: "letters, digits, _, . or - (no spaces)", PHONE: "11 digits, or nothing"}
 NOUNS: dict[type[BaseModel] | None, str] = {
-    RegistryIn: "the registry (org, households, people, group_chats)",
+    RegistryIn: "the registry (org, households, people, group_chats, knowledge)",
+    EntryIn: "a knowledge-base entry (title, variants, answer, keywords, source, unit …)",
     UnitIn: "a unit (code, name, level, children)",
     HouseholdIn: "a household (code, village, grid, address, points)",
     PointsRuleIn: "a village's points rule (village, code, name, class, points, how …)",
@@ -245,6 +276,11 @@ def _check_references(reg: RegistryIn, lines: dict[Path_, int]) -> Iterator[str]
 
     units: dict[str, UnitIn] = {}
     parent_of: dict[str, str | None] = {}
+    if reg.org is None:
+        for name in ("households", "people", "group_chats", "points_rules"):
+            if getattr(reg, name):
+                yield f"1: org: is required with {name}"
+        return
     for unit, parent, path in walk_units(reg.org, None, ("org",)):
         if unit.code in units:
             yield at(path, "code", f"unit code {unit.code} is used twice")
@@ -298,3 +334,6 @@ def _check_references(reg: RegistryIn, lines: dict[Path_, int]) -> Iterator[str]
 
     for i, rule in enumerate(reg.points_rules):
         yield from unit_is(rule.village, Level.VILLAGE, ("points_rules", i), "village")
+    for i, entry in enumerate(reg.knowledge):
+        if entry.unit is not None and entry.unit not in units:
+            yield at(("knowledge", i), "unit", f"no unit {entry.unit}")

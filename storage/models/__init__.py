@@ -1,6 +1,7 @@
 """All ORM models; importing this package registers every table on Base.metadata."""
 
 from storage.models.base import Base
+from storage.models.disclosure import Disclosure, DisclosureKind
 from storage.models.elders import AlertKind, ElderAlert, ElderCare
 from storage.models.inbound import InboundLog, InboundResult
 from storage.models.notices import Notice, NoticeKind, NoticeTarget, SweepMark
@@ -32,6 +33,13 @@ from storage.models.points import (
     Redemption,
     RedemptionStatus,
 )
+from storage.models.policy import (
+    KbEntry,
+    KeywordChange,
+    KeywordKind,
+    Question,
+    QuestionKind,
+)
 from storage.models.reports import (
     OPEN_STATUSES,
     CategoryCorrection,
@@ -58,6 +66,8 @@ __all__ = [
     "ChatPurpose",
     "ClaimStatus",
     "ContactRelation",
+    "Disclosure",
+    "DisclosureKind",
     "ElderAlert",
     "ElderCare",
     "ElderContact",
@@ -68,6 +78,9 @@ __all__ = [
     "Identity",
     "InboundLog",
     "InboundResult",
+    "KbEntry",
+    "KeywordChange",
+    "KeywordKind",
     "Level",
     "Notice",
     "NoticeKind",
@@ -81,6 +94,8 @@ __all__ = [
     "PointClaimPhoto",
     "PointEntry",
     "PointRuleChange",
+    "Question",
+    "QuestionKind",
     "Redemption",
     "RedemptionStatus",
     "Report",

@@ -8,11 +8,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repos.boards import BoardRepo
+from storage.repos.disclosure import DisclosureRepo
 from storage.repos.elders import ElderRepo
 from storage.repos.inbound import InboundRepo
 from storage.repos.notices import NoticeRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.points import PointsRepo
+from storage.repos.policy import PolicyRepo
 from storage.repos.registry import ChatRepo, IdentityRepo, OrgRepo, PeopleRepo
 from storage.repos.reports import ReportRepo
 from storage.repos.sweeps import SweepRepo
@@ -36,6 +38,8 @@ class Store:
         self.sweeps = SweepRepo(session)
         self.points = PointsRepo(session)
         self.boards = BoardRepo(session)
+        self.policy = PolicyRepo(session)
+        self.disclosures = DisclosureRepo(session)
 
     @property
     def touched(self) -> bool:

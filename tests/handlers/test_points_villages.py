@@ -25,6 +25,7 @@ Client = TestClient[Any, Any]
 def two_villages() -> RegistryIn:
     """The test registry with a second village, 杨庄村, and its secretary 杨书记 (sim-P9)."""
     reg = read_registry(DATA / "registry.yaml")
+    assert reg.org is not None
     township = reg.org.children[0]
     township.children.append(UnitIn(code="V2", name="杨庄村", level="village"))
     reg.people.append(
