@@ -25,15 +25,16 @@ from understanding.corpus import TRAIN
 from understanding.keywords import Keywords, keywords
 from understanding.model import Model, prepared, trained
 from understanding.reading import Intent, Reading, decide, unread
+from understanding.taught import KeywordChange, Taught, taught
 
 if TYPE_CHECKING:
     from storage.repos import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
-Version = tuple[int, int]
+Version = tuple[int, ...]
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
-__all__ = ["OTHER", "Category", "Intent", "Reading", "Understanding"]
+__all__ = ["OTHER", "Category", "Intent", "Reading", "Taught", "Understanding"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +43,19 @@ class Built:
     keywords: Keywords
     model: Model
     admin_words: dict[str, str]  # word -> category, for the words admins added
+    taught: Taught  # the admins' other keywords
 
 
-def build(path: Path, changes: list[WordChange], corpus: Path, cache_dir: Path | None) -> Built:
-    categories = read_categories(path, changes)
+Changes = tuple[list[WordChange], list[KeywordChange]]
+
+
+def build(path: Path, changes: Changes, corpus: Path, cache_dir: Path | None) -> Built:
+    categories = read_categories(path, changes[0])
     pairs = tuple((c.name, w) for c in categories for w in c.words)
     kw = keywords(pairs, cache_dir)
     model = trained(corpus, kw)
     added = {w: c.name for c in categories for w in c.added}
-    return Built({c.name: c for c in categories}, kw, model, added)
+    return Built({c.name: c for c in categories}, kw, model, added, taught(changes[1]))
 
 
 class Understanding:
@@ -66,7 +71,7 @@ class Understanding:
     ) -> None:
         self._path, self._corpus, self._cache_dir = categories_file, corpus, cache_dir
         self._built: Built | None = None
-        self._version: Version = (0, 0)  # the file alone
+        self._version: Version = (0, 0, 0, 0)  # the file alone
         self._loading: Future[tuple[Built, Version]] | None = None
         self._last: tuple[Built, str, Reading] | None = None
 
@@ -103,6 +108,11 @@ class Understanding:
         categories = self.categories
         return categories.get(name) or categories[OTHER]
 
+    @property
+    def taught(self) -> Taught:
+        """What admins taught with 关键词: auto-replies, command names, synonyms."""
+        return self._current().taught
+
     def words_found(self, text: str) -> tuple[str | None, tuple[str, ...]]:
         """The category whose listed words the text holds, and those words."""
         found = self._current().keywords.find(prepared(text))
@@ -114,7 +124,7 @@ class Understanding:
         if self._loading is not None:
             self._settle(self._loading)
         if self._built is None:
-            self._built = build(self._path, [], self._corpus, self._cache_dir)
+            self._built = build(self._path, ([], []), self._corpus, self._cache_dir)
         return self._built
 
     async def ready(self) -> None:
@@ -126,7 +136,7 @@ class Understanding:
             self._settle(loading)
         if self._built is None:
             self._built = await asyncio.to_thread(
-                build, self._path, [], self._corpus, self._cache_dir
+                build, self._path, ([], []), self._corpus, self._cache_dir
             )
 
     def _settle(self, loading: Future[tuple[Built, Version]]) -> None:
@@ -139,10 +149,18 @@ class Understanding:
         finally:
             self._loading = None
 
-    async def _changes(self, store: Store) -> tuple[Version, list[WordChange]]:
-        version = await store.reports.category_words_version()
-        changes = [(c.category, c.word, c.removed) for c in await store.reports.category_words()]
-        return version, changes
+    async def _changes(self, store: Store) -> tuple[Version, Changes]:
+        """The admins' changes (分类词 and 关键词), and where they stand."""
+        version = (
+            *await store.reports.category_words_version(),
+            *await store.policy.keywords_version(),
+        )
+        words = [(c.category, c.word, c.removed) for c in await store.reports.category_words()]
+        taught = [
+            (c.word, c.kind.value, c.value, c.removed)
+            for c in await store.policy.keyword_changes()
+        ]
+        return version, (words, taught)
 
     async def load(self, uow: UnitOfWork) -> None:
         """Start building in a thread (after reading the admins' changes; if the database
@@ -152,15 +170,13 @@ class Understanding:
                 version, changes = await self._changes(store)
         except Exception:
             log.exception("could not read the report category words; the file's for now")
-            version, changes = (0, 0), []
+            version, changes = (0, 0, 0, 0), ([], [])
         loading: Future[tuple[Built, Version]] = Future()
         loading.set_running_or_notify_cancel()  # a waiter that gives up cannot cancel it
         asyncio.get_running_loop().run_in_executor(None, self._build, loading, changes, version)
         self._loading = loading
 
-    def _build(
-        self, loading: Future[tuple[Built, Version]], changes: list[WordChange], v: Version
-    ) -> None:
+    def _build(self, loading: Future[tuple[Built, Version]], changes: Changes, v: Version) -> None:
         try:
             built = build(self._path, changes, self._corpus, self._cache_dir)
         except BaseException as exc:  # for whoever takes the result (_settle logs it)
