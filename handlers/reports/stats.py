@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from statistics import fmean
 
 from bot.context import Context
@@ -117,6 +117,12 @@ async def village_stats(msg: InboundMessage, ctx: Context) -> Reply:
             count=stats.verdicts,
         ),
     ]
+    asked, kept = await ctx.store.policy.reply_counts(
+        villages, since or datetime.min.replace(tzinfo=UTC), now, now
+    )
+    lines.append(
+        ctx.t("policy.stats_replies", rate=percent(kept / asked if asked else None), count=asked)
+    )
     if not everything:
         lines.append(ctx.t("report.stats_hint"))
     return Reply.of_text("\n".join(lines))

@@ -61,6 +61,7 @@ class Row:
     reports: ReportStats
     week: WeekCounts
     participation: float | None = None  # households with a points entry this month, of all
+    replied: float | None = None  # villagers' questions due this week answered on time
 
     def rank(self) -> tuple[float, float, int]:
         """Best first: the most fixed, then the most on time, then the busiest."""
@@ -105,7 +106,9 @@ async def weekly(
                 week_counts.alerts_raised += c.alerts_raised
                 week_counts.alerts_closed += c.alerts_closed
         stats = summarize((r for r in reports if owner.get(r.village_id) == child.id), now)
-        rows.append(Row(child, stats, week_counts, active / homes if homes else None))
+        asked, kept = await store.policy.reply_counts(mine, start, now, now)
+        participation = active / homes if homes else None
+        rows.append(Row(child, stats, week_counts, participation, kept / asked if asked else None))
     rows.sort(key=Row.rank)
     table = []
     for place, row in enumerate(rows[:MAX_ROWS], 1):
@@ -122,6 +125,7 @@ async def weekly(
             percent(w.answered / w.notices if w.notices else None),
             f"{w.alerts_raised}/{w.alerts_closed}",
             percent(row.participation),
+            percent(row.replied),
         ]
         table.append("| " + " | ".join(cells) + " |")
     if len(rows) > MAX_ROWS:  # the platforms cut a markdown message at about 4 KB

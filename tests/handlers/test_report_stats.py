@@ -91,6 +91,7 @@ def expected(
         ZH.t("report.stats_rates", closure=closure, on_time=on_time),
         ZH.t("report.stats_hours", accept=hours[0], resolve=hours[1]),
         ZH.t("report.stats_satisfaction", satisfaction=satisfaction, count=verdicts),
+        ZH.t("policy.stats_replies", rate="—", count=0),  # no questions in these tests
     ]
 
 
@@ -137,6 +138,6 @@ async def test_no_reports_yet_shows_dashes_not_errors(
     await enroll(services)
     (stats,) = await say(client, "sim-P2", "本村统计")
     assert (
-        stats.splitlines()[1:5]
+        stats.splitlines()[1:6]
         == expected("", (0, 0, 0, 0, 0, 0), ("—", "—", "—"), ("—", "—"))[1:]
     )
