@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import binding, elders, fallback, help, notices, points, reports
+from handlers import binding, disclosure, elders, fallback, help, notices, points, policy, reports
 from handlers.notices import answering as notices_answering
 from handlers.notices import reading as notices_reading
 from handlers.points import awarding as points_awarding
@@ -12,6 +12,7 @@ from handlers.points import editing as points_editing
 from handlers.points import reviewing as points_reviewing
 from handlers.points import shop as points_shop
 from handlers.points import stats as points_stats
+from handlers.policy import keywords as policy_keywords
 from handlers.reports import (
     asking,
     cadre,
@@ -49,6 +50,9 @@ def build_router() -> Router:
         points_boards.router,
         points_awarding.router,
         points_stats.router,
+        disclosure.router,
+        policy_keywords.router,
+        policy.router,  # a question in one's own words, before a report's free text
         asking.router,
         reports.router,
         fallback.router,
