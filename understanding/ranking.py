@@ -22,7 +22,7 @@ from understanding.model import prepared
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
 
 K1, B = 1.2, 0.75
-TITLE, KEYWORD, VARIANT, PAIR = 2.0, 2.0, 1.0, 0.5  # how much a word counts, by field
+TITLE, KEYWORD, VARIANT, PAIR = 2.0, 1.0, 1.0, 1.0  # how much a word counts, by field
 SURE = 0.20  # the best entry this far ahead of the next (share of its score): answered
 NOTHING = 0.20  # the best entry's score below this share of the most a question can get: none
 COVERED = 0.05  # nor when the best entry holds less than this share of the question's words

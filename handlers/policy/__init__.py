@@ -12,7 +12,8 @@ from bot.router import CANCEL_WORDS, Command, InState, KindIs, Router
 from handlers.policy import questions
 from handlers.policy.index import find, names_policy
 from handlers.policy.questions import ask_cadres
-from storage.models import KbEntry, QuestionKind
+from handlers.reports.asking import ask as ask_to_report
+from storage.models import KbEntry, QuestionKind, Role
 from understanding import Intent
 from understanding.fields import marks
 from understanding.model import prepared
@@ -28,7 +29,7 @@ FARMING = frozenset({"¶farming", "¶livestock"})
 
 
 class AsksPolicy:
-    """A message the understanding reads as a question on policy (or any question for the
+    """A message the understanding reads as a question (on policy, or any other for the
     village); or one read as a report that asks about a policy for it (屋顶漏雨了有没有
     补助？): a report that names a policy without asking stays a report."""
 
@@ -37,13 +38,16 @@ class AsksPolicy:
         if not text:
             return False
         reading = ctx.understanding.read(text)
-        if reading.intent in (Intent.POLICY, Intent.QUESTION):
+        if reading.intent is Intent.POLICY:
             return True
-        if reading.intent is not Intent.REPORT:
+        if reading.intent not in (Intent.QUESTION, Intent.REPORT):
             return False
         found = marks(prepared(text))
+        policy = "¶policy" in found or names_policy(ctx.understanding, text)
+        if reading.intent is Intent.QUESTION:
+            return True  # 停水了吗？ the knowledge base has no answer to: the reports ask
         asks = "¶asking" in found or text.rstrip("。.!！~～ ").endswith(QUESTION_ENDINGS)
-        return asks and ("¶policy" in found or names_policy(ctx.understanding, text))
+        return asks and policy
 
 
 class Said:
@@ -106,10 +110,12 @@ async def feedback(msg: InboundMessage, ctx: Context) -> Reply:
 
 @router.message(KindIs(Kind.TEXT, Kind.VOICE), AsksPolicy())
 async def asked(msg: InboundMessage, ctx: Context) -> Reply:
-    return await answer(ctx, msg.text.strip())
+    return await answer(ctx, msg.text.strip(), reports=True)
 
 
-async def answer(ctx: Context, text: str) -> Reply:
+async def answer(ctx: Context, text: str, *, reports: bool = False) -> Reply:
+    """The knowledge base's answer; with none, a question that may be a problem (停水了吗？)
+    is asked about as a report when `reports`, else it goes to the cadres."""
     found = await find(ctx, text)
     if found.verdict == "sure":
         return answered(ctx, found.entries[0], text)
@@ -121,6 +127,9 @@ async def answer(ctx: Context, text: str) -> Reply:
         ]
         lines.append(ctx.t("policy.choose_none"))
         return Reply.of_text("\n".join(lines))
+    reading = ctx.understanding.read(text)
+    if reports and reading.ask and Role.VILLAGER in ctx.roles:
+        return ask_to_report(ctx, text, reading)
     return await unanswered(ctx, text)
 
 

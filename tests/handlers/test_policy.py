@@ -97,7 +97,7 @@ async def test_a_close_call_offers_three_to_choose_by_number(
 async def test_an_unknown_question_reaches_the_cadres_and_is_answered_and_collected(
     client: Client, services: Services, kb: None
 ) -> None:
-    text = "村里的广场舞几点开始跳"
+    text = "今天镇上赶场不"
     (made,) = await say(client, VILLAGER, f"问 {text}")
     (q,) = await questions(services)
     assert q.kind is QuestionKind.POLICY
@@ -110,7 +110,7 @@ async def test_an_unknown_question_reaches_the_cadres_and_is_answered_and_collec
     assert f"{q.id} 号" in listed
     assert text in listed
     # a villager cannot answer; the secretary does, and the villager hears it at once
-    reply = "每天晚上7点半在村委会坝子跳，欢迎参加"
+    reply = "逢三六九赶场，今天初六要赶"
     (refused,) = await say(client, VILLAGER, f"回复 {q.id} {reply}")
     assert reply not in refused
     (done,) = await say(client, SECRETARY, f"回复 {q.id} {reply}")
@@ -119,10 +119,10 @@ async def test_an_unknown_question_reaches_the_cadres_and_is_answered_and_collec
     assert any(reply in t and text in t for t in heard), heard
     assert await say(client, SECRETARY, "待答问题") == [ZH.t("policy.waiting_none")]
     # collected: the same question is answered from the village's knowledge base now
-    (collected,) = await say(client, SECRETARY, f"收录 {q.id} 广场舞时间")
-    assert "广场舞时间" in collected
+    (collected,) = await say(client, SECRETARY, f"收录 {q.id} 赶场时间")
+    assert "赶场时间" in collected
     (answer,) = await say(client, VILLAGER, text)
-    assert answer.startswith("【广场舞时间】")
+    assert answer.startswith("【赶场时间】")
     assert reply in answer
     assert len(await questions(services)) == 1
 
@@ -158,6 +158,6 @@ async def test_a_guest_gets_answers_and_is_told_to_bind_for_the_rest(
 ) -> None:
     (answer,) = await say(client, "sim-stranger", "五保户的条件是什么")
     assert answer.startswith("【特困供养】")
-    (told,) = await say(client, "sim-stranger", "问 广场舞几点开始跳")
+    (told,) = await say(client, "sim-stranger", "问 今天镇上赶场不")
     assert told == ZH.t("policy.nothing_guest")
     assert await questions(services) == []

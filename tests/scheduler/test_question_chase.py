@@ -45,7 +45,7 @@ async def asked(client: Client, services: Services, clock: FixedClock) -> Day:
     await enroll(services)
     await add_cadre_group(services, "C1", COUNTY)
     day = Day(client, services, clock)
-    await say(client, "sim-P1", "问 广场舞几点开始跳")
+    await say(client, "sim-P1", "问 今天镇上赶场不")
     await day.new(VILLAGE)  # the question itself, out of the way
     return day
 
@@ -59,7 +59,7 @@ async def test_an_unanswered_question_climbs_each_step_once(
     assert await day.sweep(24.1) == 1
     (reminder,) = await day.new(VILLAGE)
     assert "【催办 问题 1】" in reminder
-    assert "广场舞" in reminder
+    assert "赶场" in reminder
     assert "回复 1" in reminder
     assert await day.sweep(30) == 0  # run again within the grace period: nothing twice
     assert await day.new(VILLAGE) == []
