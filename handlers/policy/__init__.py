@@ -24,28 +24,27 @@ router.include_router(questions.router)
 FEEDBACK, CHOOSE = "policy.feedback", "policy.choose"
 USEFUL = ("1", "有用", "有用了", "好", "好的", "谢谢", "解决了")
 UNSOLVED = ("2", "没解决", "没用", "没有用", "不对", "莫得用")
-QUESTION_ENDINGS = ("?", "？", "吗", "呢", "么", "嘛", "不")
+QUESTION_ENDINGS = ("?", "？", "吗", "呢", "么", "嘛", "不", "没得", "没有", "莫得", "没")
 FARMING = frozenset({"¶farming", "¶livestock"})
 
 
 class AsksPolicy:
     """A message the understanding reads as a question (on policy, or any other for the
-    village); or one read as a report that asks about a policy for it (屋顶漏雨了有没有
-    补助？): a report that names a policy without asking stays a report."""
+    village); or any other that asks about a policy (屋顶漏雨了有没有补助？ read as a
+    report, 老汉儿当过兵有啥子照顾没得 as chit-chat): a report that names a policy
+    without asking stays a report."""
 
     def __call__(self, msg: InboundMessage, ctx: Context) -> bool:
         text = msg.text.strip()
         if not text:
             return False
         reading = ctx.understanding.read(text)
-        if reading.intent is Intent.POLICY:
-            return True
-        if reading.intent not in (Intent.QUESTION, Intent.REPORT):
+        if reading.intent in (Intent.POLICY, Intent.QUESTION):
+            return True  # 停水了吗？ the knowledge base has no answer to: the reports ask
+        if reading.intent in (Intent.SOS, Intent.CHECKIN):
             return False
         found = marks(prepared(text))
         policy = "¶policy" in found or names_policy(ctx.understanding, text)
-        if reading.intent is Intent.QUESTION:
-            return True  # 停水了吗？ the knowledge base has no answer to: the reports ask
         asks = "¶asking" in found or text.rstrip("。.!！~～ ").endswith(QUESTION_ENDINGS)
         return asks and policy
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -49,9 +50,16 @@ def build(entries: list[KbEntry], synonyms: dict[str, str], version: Version) ->
 
 
 def names_policy(understanding: Understanding, text: str) -> bool:
-    """Whether the text names a policy the knowledge base knows (once it has been read)."""
+    """Whether the text names a policy the knowledge base knows (before it is first read:
+    one the synonyms know)."""
     kept = _KEPT.get(understanding)
-    return kept is not None and any(name in text for name in kept.names)
+    names = kept.names if kept is not None else _synonym_names()
+    return any(name in text for name in names)
+
+
+@lru_cache(maxsize=1)
+def _synonym_names() -> frozenset[str]:
+    return frozenset(w for pair in read_synonyms().items() for w in pair if len(w) >= 2)
 
 
 async def index(ctx: Context) -> Index:

@@ -161,3 +161,16 @@ async def test_a_guest_gets_answers_and_is_told_to_bind_for_the_rest(
     (told,) = await say(client, "sim-stranger", "问 今天镇上赶场不")
     assert told == ZH.t("policy.nothing_guest")
     assert await questions(services) == []
+
+
+async def test_what_asks_about_a_policy_is_a_question_and_a_report_naming_one_stays_one(
+    client: Client, services: Services, kb: None
+) -> None:
+    # read as chit-chat, and as a report: both ask about a policy
+    (answer,) = await say(client, VILLAGER, "老汉儿当过兵 现在有啥子照顾没得")
+    assert answer.startswith("【退役军人优待】")
+    (answer,) = await say(client, VILLAGER, "屋顶漏雨了墙也裂了 有没有危房改造的补助？")
+    assert answer.startswith("【危房改造】")
+    # a problem that names a policy without asking about it is a report (made, or asked about)
+    (answer,) = await say(client, VILLAGER, "低保户张大爷家的土墙房子垮了一半 人还住在里面")
+    assert answer.startswith(("已收到您的上报", ZH.t("report.ask", options="", other=3)[:10]))
