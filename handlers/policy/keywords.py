@@ -64,7 +64,7 @@ async def keywords(msg: InboundMessage, ctx: Context) -> Reply:
         return ctx.reply("keywords.reply_too_long", max=MAX_REPLY)
     if kind is KeywordKind.SYNONYM and (len(value) > MAX_WORD or value == word):
         return ctx.reply("keywords.bad_word", word=value, max=MAX_WORD)
-    await _change(ctx, word, kind, value, removed=False)
+    await _change(ctx, word, kind, value)
     return ctx.reply(f"keywords.added_{kind.value}", word=word, value=value)
 
 
@@ -105,16 +105,13 @@ async def _remove(ctx: Context, word: str) -> Reply:
     return ctx.reply("keywords.removed", word=word)
 
 
-async def _change(
-    ctx: Context, word: str, kind: KeywordKind, value: str, *, removed: bool
-) -> None:
+async def _change(ctx: Context, word: str, kind: KeywordKind, value: str) -> None:
     assert ctx.person is not None
     ctx.store.policy.change_keyword(
         KeywordChange(
             word=word,
             kind=kind,
             value=value,
-            removed=removed,
             person_id=ctx.person.id,
             at=ctx.clock.now(),
         )

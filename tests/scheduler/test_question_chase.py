@@ -15,36 +15,19 @@ from bot.app import Services
 from bot.clock import FixedClock
 from storage.importer import import_registry, read_registry
 from tests.handlers.support import add_cadre_group
-from tests.sim_support import enroll, pushed, say
+from tests.scheduler.test_report_chase import Day
+from tests.sim_support import enroll, say
 
 Client = TestClient[Any, Any]
 KB = Path(__file__).resolve().parents[2] / "examples" / "kb.yaml"
 VILLAGE, TOWNSHIP, COUNTY = "g-v1-cadres", "g-t1-cadres", "g-c1-cadres"
 
 
-class Day:
-    """The clock in hours after the question was asked, and what each chat got since."""
-
-    def __init__(self, client: Client, services: Services, clock: FixedClock) -> None:
-        self.client, self.services, self.clock = client, services, clock
-        self.start = clock.now()
-        self.seen: dict[str, int] = {}
-
-    async def sweep(self, hours: float) -> int:
-        self.clock.set(self.start + timedelta(hours=hours))
-        return await self.services.scheduler.run("chase-questions")
-
-    async def new(self, chat: str) -> list[str]:
-        texts = await pushed(self.client, self.services, chat)
-        fresh, self.seen[chat] = texts[self.seen.get(chat, 0) :], len(texts)
-        return fresh
-
-
 async def asked(client: Client, services: Services, clock: FixedClock) -> Day:
     await import_registry(services.uow, read_registry(KB), services.clock.now())
     await enroll(services)
     await add_cadre_group(services, "C1", COUNTY)
-    day = Day(client, services, clock)
+    day = Day(client, services, clock, job="chase-questions")
     await say(client, "sim-P1", "问 今天镇上赶场不")
     await day.new(VILLAGE)  # the question itself, out of the way
     return day

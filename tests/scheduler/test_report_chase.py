@@ -24,16 +24,19 @@ VILLAGE, TOWNSHIP, COUNTY = "g-v1-cadres", "g-t1-cadres", "g-c1-cadres"
 
 
 class Day:
-    """The test's clock, in hours after the report was made (24 Nov, 09:00)."""
+    """The test's clock, in hours after the report (or question) was made (24 Nov, 09:00),
+    the sweep run at chosen hours, and what each chat was sent since the last look."""
 
-    def __init__(self, client: Client, services: Services, clock: FixedClock) -> None:
-        self.client, self.services, self.clock = client, services, clock
+    def __init__(
+        self, client: Client, services: Services, clock: FixedClock, job: str = "chase-reports"
+    ) -> None:
+        self.client, self.services, self.clock, self.job = client, services, clock, job
         self.start = clock.now()
         self.seen: dict[str, int] = {}
 
     async def sweep(self, hours: float) -> int:
         self.clock.set(self.start + timedelta(hours=hours))
-        return await self.services.scheduler.run("chase-reports")
+        return await self.services.scheduler.run(self.job)
 
     async def new(self, chat: str) -> list[str]:
         """What the chat was sent since the last look."""
