@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app import Services
+from storage.importer import read_registry
 from storage.models import (
     ChatPurpose,
     GroupChat,
@@ -16,6 +17,8 @@ from storage.models import (
     Role,
     RoleAssignment,
 )
+from storage.registry_file import PersonIn, RegistryIn, RoleIn, UnitIn
+from tests.conftest import DATA
 
 
 async def reports(services: Services) -> list[Report]:
@@ -76,3 +79,21 @@ async def images_in(services: Services, chat: str) -> list[str]:
             select(OutboxMessage).where(OutboxMessage.target == chat).order_by(OutboxMessage.id)
         )
         return [str(r.reply.get("image", "")) for r in rows]
+
+
+def two_villages() -> RegistryIn:
+    """The test registry with a second village, 杨庄村, and its secretary 杨书记 (sim-P9)."""
+    reg = read_registry(DATA / "registry.yaml")
+    assert reg.org is not None
+    township = reg.org.children[0]
+    township.children.append(UnitIn(code="V2", name="杨庄村", level="village"))
+    reg.people.append(
+        PersonIn(
+            code="P9",
+            name="杨书记",
+            phone="13900009999",
+            village="V2",
+            roles=[RoleIn(role="village_secretary", unit="V2")],
+        )
+    )
+    return reg

@@ -19,12 +19,10 @@ from bot.clock import FixedClock
 from bot.i18n import Translations
 from handlers.disclosure.period import Period, month_before, parse_period
 from scheduler.jobs import JOBS, JobContext
-from storage.importer import import_registry, read_registry
+from storage.importer import import_registry
 from storage.models import Disclosure, DisclosureKind, Question, QuestionKind
-from storage.registry_file import PersonIn, RegistryIn, RoleIn, UnitIn
-from tests.conftest import DATA
 from tests.factories import png
-from tests.handlers.support import add_cadre_group
+from tests.handlers.support import add_cadre_group, two_villages
 from tests.sim_support import enroll, pushed, say, send_photo
 
 ZH = Translations().for_locale("zh_CN")
@@ -37,24 +35,6 @@ TITLE = "2026年11月收支明细"
 TEXT = "本月收入3万元，支出2.1万元，明细见照片。"
 DEC_11_0900 = datetime(2026, 12, 11, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
 JAN_11_0900 = datetime(2027, 1, 11, 1, 0, tzinfo=UTC)
-
-
-def two_villages() -> RegistryIn:
-    """The test registry with a second village of the township, 杨庄村, and its secretary
-    杨书记 (sim-P9)."""
-    reg = read_registry(DATA / "registry.yaml")
-    assert reg.org is not None
-    reg.org.children[0].children.append(UnitIn(code="V2", name="杨庄村", level="village"))
-    reg.people.append(
-        PersonIn(
-            code="P9",
-            name="杨书记",
-            phone="13900009999",
-            village="V2",
-            roles=[RoleIn(role="village_secretary", unit="V2")],
-        )
-    )
-    return reg
 
 
 @pytest.fixture

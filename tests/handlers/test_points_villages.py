@@ -11,33 +11,15 @@ from sqlalchemy import func, select
 
 from bot.app import Services
 from bot.i18n import Translations
-from storage.importer import import_registry, read_registry
+from storage.importer import import_registry
 from storage.models import PointRuleChange
-from storage.registry_file import PersonIn, PointsRuleIn, RegistryIn, RoleIn, UnitIn
-from tests.conftest import DATA
+from storage.registry_file import PointsRuleIn
 from tests.factories import png
+from tests.handlers.support import two_villages
 from tests.sim_support import enroll, say, send_photo
 
 ZH = Translations().for_locale("zh_CN")
 Client = TestClient[Any, Any]
-
-
-def two_villages() -> RegistryIn:
-    """The test registry with a second village, 杨庄村, and its secretary 杨书记 (sim-P9)."""
-    reg = read_registry(DATA / "registry.yaml")
-    assert reg.org is not None
-    township = reg.org.children[0]
-    township.children.append(UnitIn(code="V2", name="杨庄村", level="village"))
-    reg.people.append(
-        PersonIn(
-            code="P9",
-            name="杨书记",
-            phone="13900009999",
-            village="V2",
-            roles=[RoleIn(role="village_secretary", unit="V2")],
-        )
-    )
-    return reg
 
 
 async def test_the_secretary_of_another_village_cannot_touch_this_ones_points(
