@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# What no villager means to send and a database or a chat window may choke on: C0 and C1
+# controls but tab and newline (NUL fails PostgreSQL's text), the marks and overrides that
+# reorder text on screen (U+202E shows "gpj.exe" for "exe.jpg"), and lone surrogates (not
+# encodable as UTF-8).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NEWLINES = re.compile("\r\n?")
+
+
+def clean(text: str) -> str:
+    """Text as it may be stored and shown: line ends as newlines, the unsafe characters
+    dropped, a lone surrogate replaced by U+FFFD."""
+    text = _NEWLINES.sub("\n", text)
+    return _SURROGATE.sub("\ufffd", _UNSAFE.sub("", text))
 
 
 class Kind(StrEnum):
@@ -53,6 +69,12 @@ class InboundMessage(BaseModel):
     mentioned: bool = False
     time: datetime
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @field_validator("msg_id", "chat_id", "sender_id", "sender_name", "text", "event")
+    @classmethod
+    def _cleaned(cls, value: str) -> str:
+        """Every channel's text is cleaned here, at the one door they all go through."""
+        return clean(value)
 
     @property
     def addressed(self) -> bool:

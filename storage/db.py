@@ -44,7 +44,19 @@ def sqlite_file(url: str) -> Path | None:
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if not is_sqlite(url):
-        return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+        # A connection the server dropped (a restart) is found before use, not by a
+        # message; a server that does not answer fails in seconds, not asyncpg's minute.
+        # Parameters stay out of errors: they are villagers' words.
+        return create_async_engine(
+            url,
+            echo=echo,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            pool_timeout=5,
+            hide_parameters=True,
+            connect_args={"timeout": 3},
+        )
     # SQLite takes one writer at a time. One pooled connection makes transactions queue in
     # asyncio (first come, first served) instead of spinning on SQLite's busy handler.
     engine = create_async_engine(
@@ -52,6 +64,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         echo=echo,
         pool_size=1,
         max_overflow=0,
+        hide_parameters=True,
         connect_args={"timeout": 15},
     )
 

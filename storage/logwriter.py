@@ -44,14 +44,35 @@ class InboundLogWriter:
             batch = self._pending[: self._batch_size]
             del self._pending[: self._batch_size]
             try:
-                async with self._uow() as store:
-                    inserted = await store.inbound.insert_new([row for row, _ in batch])
+                await self._commit(batch)
             except Exception as exc:
-                log.error("could not commit %d inbound log rows: %r", len(batch), exc)
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for row, future in batch:
-                if not future.done():  # its caller may have been cancelled meanwhile
-                    future.set_result((row["channel"], row["msg_id"]) in inserted)
+                if len(batch) == 1:
+                    _fail(batch[0], exc)
+                    continue
+                # One bad row must not take the others down: each alone, then.
+                for item in batch:
+                    try:
+                        await self._commit([item])
+                    except Exception as alone:
+                        _fail(item, alone)
+
+    async def _commit(self, batch: list[tuple[LogRow, asyncio.Future[bool]]]) -> None:
+        async with self._uow() as store:
+            inserted = await store.inbound.insert_new([row for row, _ in batch])
+        for row, future in batch:
+            if not future.done():  # its caller may have been cancelled meanwhile
+                future.set_result((row["channel"], row["msg_id"]) in inserted)
+
+
+def _fail(item: tuple[LogRow, asyncio.Future[bool]], exc: Exception) -> None:
+    """The row could not be committed: its caller is told why. The log names the message,
+    never its text (a villager's words stay out of the logs)."""
+    row, future = item
+    log.error(
+        "could not commit the inbound log row of message %s/%s: %s",
+        row["channel"],
+        row["msg_id"],
+        type(exc).__name__,
+    )
+    if not future.done():
+        future.set_exception(exc)
