@@ -35,6 +35,7 @@ from bot.media import Downloader, Links, MediaStore, Photos, serve
 from bot.metrics import Metrics
 from bot.outbox import OutboxWorker, Sender
 from bot.store import Keys, KeyValue, MemoryStore, RedisStore
+from bot.store_guard import GuardedStore
 from bot.tasks import TaskSet
 from handlers import build_router
 from scheduler.runner import Scheduler
@@ -69,7 +70,7 @@ SERVICES = web.AppKey("services", Services)
 def build_kv(settings: Settings, clock: Clock) -> KeyValue:
     keys = Keys(settings.redis.prefix)
     if settings.redis.url:
-        return RedisStore(settings.redis.url, keys)
+        return GuardedStore(RedisStore(settings.redis.url, keys))
     return MemoryStore(clock, keys)
 
 
@@ -216,7 +217,9 @@ async def _healthz(request: web.Request) -> web.Response:
         log.exception("health check: key-value store does not answer")
         failing.append("redis" if services.settings.redis.url else "store")
     if failing:
-        return web.json_response({"status": "unavailable", "failing": failing}, status=503)
+        # Without Redis the bot still answers (bot/store_guard.py): degraded, not down.
+        status = "degraded" if "database" not in failing else "unavailable"
+        return web.json_response({"status": status, "failing": failing}, status=503)
     return web.json_response({"status": "ok"})
 
 

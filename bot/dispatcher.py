@@ -28,7 +28,7 @@ from bot.media import Links, Photos
 from bot.message import InboundMessage, Push, Reply
 from bot.metrics import Metrics
 from bot.outbox import enqueue
-from bot.router import CANCEL_WORDS, HandlerResult, Router
+from bot.router import CANCEL_WORDS, HandlerResult, Match, Router
 from bot.store import KeyValue
 from storage.logwriter import InboundLogWriter
 from storage.models import InboundResult, Role
@@ -206,7 +206,26 @@ class Dispatcher:
                 time.perf_counter() - started
             )
         await self._apply(msg, conversation)
+        if self._kv.degraded:
+            replies = self._degraded(msg, ctx, match, replies)
         return Outcome("handled", replies)
+
+    def _degraded(
+        self,
+        msg: InboundMessage,
+        ctx: Context,
+        match: Match | None,
+        replies: tuple[Reply, ...],
+    ) -> tuple[Reply, ...]:
+        """Handled without the key-value store: a flow's step could not be read or kept. A
+        message that may have been a step (free text), or that starts a flow, says so."""
+        self._metrics.degraded.labels(msg.channel).inc()
+        free_text = match is None or match.spec.command is None
+        if not replies or not (free_text or ctx.conversation.new_state is not None):
+            return replies
+        last = replies[-1]
+        note = ctx.t("degraded.flow_lost")
+        return (*replies[:-1], last.model_copy(update={"text": f"{last.text}\n{note}"}))
 
     async def _logged_elsewhere(self, msg: InboundMessage) -> Outcome:
         # Another instance logged this message first (its dedup key was lost): not ours.

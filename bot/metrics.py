@@ -43,3 +43,9 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self.degraded = Counter(
+            "villagebot_degraded_handlings",
+            "Messages handled while the key-value store could not be reached.",
+            ["channel"],
+            registry=self.registry,
+        )

@@ -40,6 +40,9 @@ class Keys:
     def session_webhook(self, channel: str, chat_id: str) -> str:
         return f"{self.prefix}:session:{channel}:{chat_id}"
 
+    def stream(self, channel: str, stream_id: str) -> str:
+        return f"{self.prefix}:stream:{channel}:{stream_id}"
+
     def served(self, channel: str, msg_id: str) -> str:
         return f"{self.prefix}:served:{channel}:{msg_id}"
 
@@ -58,6 +61,11 @@ class Keys:
 
 class KeyValue(Protocol):
     keys: Keys
+
+    @property
+    def degraded(self) -> bool:
+        """Whether calls are being answered without the store (it cannot be reached)."""
+        ...
 
     async def set_if_absent(self, key: str, value: str, ttl: float) -> bool:
         """Store value unless the key exists; True when this call stored it."""
@@ -94,6 +102,8 @@ class KeyValue(Protocol):
 
 class MemoryStore:
     """In-process store for a single instance; expiry follows the injected clock."""
+
+    degraded = False  # in-process: always there
 
     def __init__(self, clock: Clock, keys: Keys | None = None) -> None:
         self.keys = keys or Keys()
@@ -211,7 +221,10 @@ def _slot_ttl(interval: float) -> float:
 
 
 class RedisStore:
-    """Redis-backed store shared by every instance of a deployment."""
+    """Redis-backed store shared by every instance of a deployment. Its calls raise when
+    Redis cannot answer: the app wraps it in a GuardedStore (bot/store_guard.py)."""
+
+    degraded = False
 
     def __init__(self, url: str, keys: Keys | None = None, timeout: float = 2.0) -> None:
         self.keys = keys or Keys()
