@@ -6,7 +6,6 @@ import asyncio
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +84,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def redis_port() -> Iterator[int]:
+def redis_port() -> int:
     """A free port where a Redis of the test's own may be started (and nothing runs yet)."""
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed")
-    yield _free_port()
+    return _free_port()
 
 
 def _start_redis(port: int) -> subprocess.Popen[bytes]:

@@ -45,9 +45,7 @@ def _row(msg_id: str, text: str, clock: FixedClock) -> LogRow:
     )
 
 
-async def test_rows_written_together_are_all_committed(
-    uow: UnitOfWork, clock: FixedClock
-) -> None:
+async def test_rows_written_together_are_all_committed(uow: UnitOfWork, clock: FixedClock) -> None:
     writer = InboundLogWriter(uow)
     done = await asyncio.gather(*(writer.write(_row(f"m{i}", "帮助", clock)) for i in range(20)))
     assert all(done)
@@ -68,7 +66,8 @@ async def test_a_row_postgresql_refuses_fails_alone_and_its_text_is_not_logged(
         results = await asyncio.gather(
             *(writer.write(r) for r in [*rows[:2], bad, *rows[2:]]), return_exceptions=True
         )
-    assert [r for r in results if isinstance(r, Exception)] and results.count(True) == 5
+    assert [r for r in results if isinstance(r, Exception)]
+    assert results.count(True) == 5
     async with pg_uow() as store:
         kept = set(await store.session.scalars(select(InboundLog.msg_id)))
     assert kept == {f"ok{i}" for i in range(5)}
