@@ -55,6 +55,18 @@ class Keys:
     def bind_failures(self, channel: str, user_id: str) -> str:
         return f"{self.prefix}:bindfail:{channel}:{user_id}"
 
+    def bind_target_failures(self, person_id: int) -> str:
+        return f"{self.prefix}:bindtarget:{person_id}"
+
+    def bind_request(self, number: int) -> str:
+        return f"{self.prefix}:bindreq:{number}"
+
+    def bind_request_sequence(self) -> str:
+        return f"{self.prefix}:bindreq:seq"
+
+    def bind_request_from(self, channel: str, user_id: str) -> str:
+        return f"{self.prefix}:bindreqfrom:{channel}:{user_id}"
+
     def lock(self, name: str) -> str:
         return f"{self.prefix}:lock:{name}"
 

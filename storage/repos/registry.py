@@ -83,6 +83,11 @@ class PeopleRepo:
         )
         return (await self._s.scalars(stmt.order_by(Person.id))).all()
 
+    async def named(self, name: str) -> Sequence[Person]:
+        """Everyone of that name: whom a binding's guess is at, whatever its digits."""
+        rows = await self._s.scalars(select(Person).where(Person.name == name).order_by(Person.id))
+        return rows.all()
+
     async def matching(self, name: str, phone_last4: str) -> Sequence[Person]:
         rows = await self._s.scalars(
             select(Person).where(Person.name == name, Person.phone_last4 == phone_last4)

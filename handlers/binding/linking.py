@@ -1,16 +1,20 @@
-"""绑定 and 我的信息: tie a chat account to a person in the registry, and show who that is."""
+"""绑定: a guest ties their account to a person in the registry by name and the last four
+phone digits, in one line or step by step. Failed guesses lock out the account after a few
+(per sender), and are counted per person guessed at (guard.py): past a few at one person,
+from whatever accounts, a right answer waits for the person's village."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot.context import Context
-from bot.directory import PersonInfo
 from bot.message import InboundMessage, Reply
 from bot.router import CANCEL_WORDS, Command, InState, Router
-from storage.models import Level, Role
+from handlers.binding import guard
+from storage.models import Person, Role
 
-router = Router(name="binding")
+router = Router(name="binding.linking")
 
 AWAITING = "binding.await_details"
 # 姓名 + 手机后四位: "张三 1234", "张三1234", "张三，1234"
@@ -57,68 +61,55 @@ async def _try_bind(msg: InboundMessage, ctx: Context, text: str) -> Reply:
     if found is None:
         ctx.conversation.set(AWAITING)
         return ctx.reply("bind.format")
-    people = await ctx.store.people.matching(found["name"], found["digits"])
-    if len(people) != 1:
-        ctx.conversation.end()
-        if len(people) > 1:
-            return ctx.reply("bind.ambiguous")
-        return await _failure(msg, ctx)
-    person = people[0]
-    if await ctx.store.identities.of_person(person.id, msg.channel) is not None:
-        ctx.conversation.end()
+    ctx.conversation.end()
+    # The guess is at everyone of that name; the digits pick out whom, when they are right.
+    named = await ctx.store.people.named(found["name"])
+    chosen = [p for p in named if p.phone_last4 == found["digits"]]
+    if len(chosen) > 1:
+        return ctx.reply("bind.ambiguous")
+    person = chosen[0] if chosen else None
+    if person is not None and await ctx.store.identities.of_person(person.id, msg.channel):
         return ctx.reply("bind.taken")
+    failures = await guard.failures_at(ctx.kv, named)
+    if failures >= guard.TARGET_MAX_FAILURES:
+        return await _held(msg, ctx, named, person, failures)
+    if person is None:
+        return await _failure(msg, ctx, named)
     await ctx.store.identities.bind(
         msg.channel, msg.sender_id, person.id, by="self", at=ctx.clock.now()
     )
     await ctx.kv.delete(ctx.kv.keys.bind_failures(msg.channel, msg.sender_id))
-    ctx.conversation.end()
     ctx.conversation.sender_changed = True
     return ctx.reply("bind.ok", name=person.name)
 
 
-async def _failure(msg: InboundMessage, ctx: Context) -> Reply:
-    key = ctx.kv.keys.bind_failures(msg.channel, msg.sender_id)
-    count = await ctx.kv.incr(key, ctx.settings.bind_lock_seconds)
+async def _failure(msg: InboundMessage, ctx: Context, named: Sequence[Person]) -> Reply:
+    await guard.record_failure(ctx.kv, msg, named)
+    count = await _count_try(ctx, msg)
     left = ctx.settings.bind_max_failures - count
     if left <= 0:
         return ctx.reply("bind.locked")
     return ctx.reply("bind.no_match", left=left)
 
 
-@router.message(
-    Command("我的信息", "我的资料", "my info"),
-    roles={Role.VILLAGER},
-    menu="menu.profile",
-    menu_order=20,
-)
-async def profile(msg: InboundMessage, ctx: Context) -> Reply:
-    assert ctx.person is not None
-    person = ctx.person
-    lines = [ctx.t("profile.name", name=person.name)]
-    if person.phone_masked:
-        lines.append(ctx.t("profile.phone", phone=person.phone_masked))
-    place = await _place(ctx, person)
-    if place:
-        lines.append(ctx.t("profile.place", place=place))
-    for assignment in ctx.assignments:
-        unit = await ctx.store.org.get(assignment.org_unit_id)
-        lines.append(
-            ctx.t(
-                "profile.role",
-                role=ctx.t(f"role.{assignment.role}"),
-                unit=unit.name if unit else "",
-            )
-        )
-    if person.is_elder:
-        lines.append(ctx.t("profile.elder"))
-    return Reply.of_text("\n".join(lines))
+async def _held(
+    msg: InboundMessage,
+    ctx: Context,
+    named: Sequence[Person],
+    person: Person | None,
+    failures: int,
+) -> Reply:
+    """A guess at a guarded person. Right or wrong, it gets the same answer and counts
+    against the account: the answer must not tell a guesser the digits were right. Only a
+    right one reaches the village."""
+    await _count_try(ctx, msg)
+    if person is None:
+        await guard.record_failure(ctx.kv, msg, named)
+    else:
+        await guard.ask_village(ctx, msg, person, failures)
+    return ctx.reply("bind.held", name=named[0].name)
 
 
-async def _place(ctx: Context, person: PersonInfo) -> str:
-    """Township · village · grid, from the most specific unit the person belongs to."""
-    unit_id = person.grid_id or person.village_id
-    if unit_id is None:
-        return ""
-    chain = await ctx.store.org.lineage(unit_id)
-    shown = [u.name for u in reversed(chain) if u.level is not Level.COUNTY]
-    return " · ".join(shown)
+async def _count_try(ctx: Context, msg: InboundMessage) -> int:
+    key = ctx.kv.keys.bind_failures(msg.channel, msg.sender_id)
+    return await ctx.kv.incr(key, ctx.settings.bind_lock_seconds)
