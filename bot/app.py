@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.access import bearer_matches, check_exposure, security_headers, unauthorized
 from bot.channels.base import Background, Channel, ChannelDeps
 from bot.channels.dingtalk import DingTalkChannel
 from bot.channels.sim import SimChannel
@@ -21,6 +22,7 @@ from bot.channels.wecom import WeComChannel
 from bot.channels.wecom_smart import WeComBotChannel
 from bot.clock import Clock, SystemClock
 from bot.config import (
+    ConfigError,
     DingTalkChannelSettings,
     Settings,
     SimChannelSettings,
@@ -117,7 +119,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             bot = WeComBotChannel(cfg, deps, deadline, uow, http, media, kv)
             channels[cfg.name] = senders[cfg.name] = bot
         elif isinstance(cfg, SimChannelSettings):
-            sim = SimChannel(cfg.name, deps, uow, media, media.max_bytes)
+            real = any(not isinstance(c, SimChannelSettings) for c in settings.channels)
+            sim = SimChannel(cfg.name, deps, uow, media, settings.sim, real, media.max_bytes)
             channels[cfg.name] = senders[cfg.name] = sim
     photos.downloaders.update((n, c) for n, c in channels.items() if isinstance(c, Downloader))
     outbox = OutboxWorker(uow, kv, clock, senders, settings.outbox, translations, metrics)
@@ -142,10 +145,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    check_exposure(settings)  # whatever starts the app: no simulator open to the network
     services = build_services(settings, clock)
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     app[SERVICES] = services
     app.cleanup_ctx.append(_lifetime)
+    app.on_response_prepare.append(security_headers)
     app.router.add_route("GET", "/callback/{channel}", _callback)
     app.router.add_route("POST", "/callback/{channel}", _callback)
     app.router.add_get("/healthz", _healthz)
@@ -228,5 +233,44 @@ async def _media(request: web.Request) -> web.StreamResponse:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[SERVICES].metrics.registry)
+    """On the main port, which the platforms and phones reach: for the admin token only."""
+    services = request.app[SERVICES]
+    if not bearer_matches(request, services.settings.admin.token):
+        return unauthorized(request, "/metrics", "[admin] token")
+    return _exposition(services.metrics)
+
+
+def _exposition(metrics: Metrics) -> web.Response:
+    body = generate_latest(metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def open_metrics_port(app: web.Application) -> None:
+    """Serve /metrics, and nothing else, on 127.0.0.1:[server] metrics_port while the app
+    runs: Prometheus on this machine scrapes it with no token, nobody else reaches it. Not
+    part of create_app, so that tests and the demo open no second port unless asked."""
+    app.cleanup_ctx.append(_metrics_port)
+
+
+async def _metrics_port(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    port = services.settings.server.metrics_port
+
+    async def exposition(request: web.Request) -> web.Response:
+        return _exposition(services.metrics)
+
+    scrape = web.Application()
+    scrape.router.add_get("/metrics", exposition)
+    scrape.on_response_prepare.append(security_headers)
+    runner = web.AppRunner(scrape, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError(
+            f"cannot listen on 127.0.0.1:{port} ([server] metrics_port): {exc.strerror}"
+        ) from exc
+    log.info("metrics on http://127.0.0.1:%d/metrics", port)
+    yield
+    await runner.cleanup()

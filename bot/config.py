@@ -30,6 +30,31 @@ EXPECTED = {
 }
 ChannelName = Annotated[str, Field(pattern=CHANNEL_NAME)]
 
+# A bearer token guards an HTTP API only when it cannot be guessed: these are refused.
+MIN_TOKEN_LENGTH = 24
+EXAMPLE_TOKEN = "REPLACE-WITH-A-RANDOM-TOKEN"  # examples/villagebot.toml's placeholder
+PLACEHOLDER_TOKENS = frozenset({EXAMPLE_TOKEN.lower(), "change-me", "changeme"})
+MAKE_A_TOKEN = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def check_token(token: str) -> str:
+    """A bearer token strong enough to guard an API (empty: that API is off), or ValueError
+    in the operator's words. The settings use it; so may any API that takes a token."""
+    if not token:
+        return token
+    if token.strip().lower() in PLACEHOLDER_TOKENS:
+        raise ValueError(
+            f"is the example's placeholder, not a secret: make one with {MAKE_A_TOKEN}"
+        )
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ValueError(
+            f"must be at least {MIN_TOKEN_LENGTH} random characters: make one with {MAKE_A_TOKEN}"
+        )
+    return token
+
+
+Token = Annotated[str, AfterValidator(check_token)]
+
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -42,6 +67,15 @@ class ServerSettings(Section):
     # Where people's phones reach this server (https://bot.example.cn): links to photos in
     # the cadres' messages start with it. Empty: links are paths only.
     public_url: str = Field("", pattern=PUBLIC_URL)
+    # Prometheus scrapes /metrics on this port of 127.0.0.1 only (0: no such port); on the
+    # main port /metrics needs the admin token
+    metrics_port: int = Field(9464, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _two_ports(self) -> ServerSettings:
+        if self.metrics_port == self.port:
+            raise ValueError("metrics_port must differ from port (or be 0: none)")
+        return self
 
 
 class DatabaseSettings(Section):
@@ -68,7 +102,19 @@ class RedisSettings(Section):
 
 
 class AdminSettings(Section):
-    token: str = ""
+    # The bearer token of /metrics on the main port (and of the admin API); empty: both off
+    token: Token = ""
+
+
+class SimSettings(Section):
+    """Who may use the simulator: whoever reaches /sim/api posts as any person."""
+
+    # Every /sim/api request must carry it (Authorization: Bearer); required unless
+    # [server] host is loopback
+    token: Token = ""
+    # An instance with a sim channel and real channels is refused unless this is true: a
+    # notice posted in the simulator would go out through the real robots
+    allow_real_pushes: bool = False
 
 
 class MediaSettings(Section):
@@ -205,6 +251,26 @@ class DingTalkChannelSettings(Section):
     robot_code: str = ""  # empty: the app key (an internal app's robot code)
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"  # the custom robots' send API
+    # How far a callback's timestamp may be from our clock. DingTalk's sign covers the
+    # timestamp only, so a captured request replays with any body while it is in the window.
+    replay_window_seconds: int = Field(3600, ge=60, le=3600)
+    # The encrypted callback (the token and aes_key DingTalk shows for the app's callback):
+    # when both are set, only encrypted callbacks are taken.
+    token: str = Field("", max_length=128)
+    aes_key: str = ""
+
+    @field_validator("aes_key")
+    @classmethod
+    def _dingtalk_aes_key(cls, key: str) -> str:
+        if key and not (len(key) == 43 and key.isascii() and key.isalnum()):
+            raise ValueError("must be empty or 43 letters and digits, as DingTalk shows it")
+        return key
+
+    @model_validator(mode="after")
+    def _token_with_aes_key(self) -> DingTalkChannelSettings:
+        if bool(self.token) != bool(self.aes_key):
+            raise ValueError("token and aes_key go together: set both, or neither")
+        return self
 
 
 def _aes_key(key: str) -> str:
@@ -264,6 +330,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     admin: AdminSettings = AdminSettings()
+    sim: SimSettings = SimSettings()
     media: MediaSettings = MediaSettings()
     cache: CacheSettings = CacheSettings()
     outbox: OutboxSettings = OutboxSettings()

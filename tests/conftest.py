@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.app import SERVICES, Services, create_app
 from bot.clock import FixedClock
 from bot.config import (
+    AdminSettings,
     DatabaseSettings,
     DingTalkChannelSettings,
     MediaSettings,
@@ -32,6 +33,7 @@ from bot.config import (
     SchedulerSettings,
     Settings,
     SimChannelSettings,
+    SimSettings,
     WeChatChannelSettings,
 )
 from bot.store import Keys, KeyValue, MemoryStore, RedisStore
@@ -54,6 +56,8 @@ WECHAT_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 WECHAT_APP_ID = "wx1234567890abcdef"
 DINGTALK_APP_KEY = "dingAPPKEY"
 DINGTALK_APP_SECRET = "testAppSecret_village"  # PROTOCOLS.md 7.5
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}  # what /metrics on the main port needs
 
 
 def unreachable(service: str, exc: BaseException) -> None:
@@ -234,6 +238,9 @@ def make_settings(db_url: str, redis_url: str, prefix: str, media: Path) -> Sett
         database=DatabaseSettings(url=db_url),
         redis=RedisSettings(url=redis_url, prefix=prefix),
         media=MediaSettings(dir=media),
+        admin=AdminSettings(token=ADMIN_TOKEN),
+        # the simulator beside the fake platforms: their pushes go to the local fakes
+        sim=SimSettings(allow_real_pushes=True),
         # sweeps run when a test says so (run-job), never at a real minute's turn mid-test
         scheduler=SchedulerSettings(enabled=False),
         channels=[

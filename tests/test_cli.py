@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from storage.db import create_engine, session_factory
 from storage.migrate import current_revision, head_revision
 from storage.models import OutboxMessage, OutboxStatus, Person
 from storage.repos import unit_of_work
-from tests.conftest import REDIS_URL, fresh_pg_database
+from tests.conftest import ADMIN_TOKEN, REDIS_URL, fresh_pg_database
 
 ROOT = Path(__file__).parent.parent
 REGISTRY = Path(__file__).parent / "data" / "registry.yaml"
@@ -36,13 +37,23 @@ def _no_stray_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def config(tmp_path: Path, db_url: str = "", redis_url: str = "", port: int = 8080) -> Path:
+def config(
+    tmp_path: Path,
+    db_url: str = "",
+    redis_url: str = "",
+    port: int = 8080,
+    *,
+    metrics_port: int = 0,  # none unless asked: test runs side by side share 9464
+    host: str = "127.0.0.1",
+    extra: str = "",
+) -> Path:
     db_url = db_url or f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     path = tmp_path / "villagebot.toml"
     path.write_text(
-        f'[server]\nport = {port}\n[database]\nurl = "{db_url}"\n'
+        f'[server]\nhost = "{host}"\nport = {port}\nmetrics_port = {metrics_port}\n'
+        f'[database]\nurl = "{db_url}"\n'
         f'[redis]\nurl = "{redis_url}"\nprefix = "vbcli{uuid.uuid4().hex[:8]}"\n'
-        f'[media]\ndir = "{tmp_path / "media"}"\n',
+        f'[media]\ndir = "{tmp_path / "media"}"\n{extra}',
         encoding="utf-8",
     )
     return path
@@ -191,7 +202,8 @@ def health(port: int, within: float = 15.0) -> tuple[int, str]:
 def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
     process.send_signal(signal.SIGTERM)
     try:
-        out, _ = process.communicate(timeout=15)
+        # a start's model training (a thread) is waited for: slow on a busy machine
+        out, _ = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         process.kill()
         out, _ = process.communicate()
@@ -199,12 +211,17 @@ def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
     return process.returncode, out
 
 
-async def serve_until_healthy(cfg: Path, port: int) -> str:
-    """init-db, serve, wait for a healthy /healthz, stop cleanly; what the server printed."""
+async def serve_until_healthy(
+    cfg: Path, port: int, while_up: Callable[[], None] | None = None
+) -> str:
+    """init-db, serve, wait for a healthy /healthz (then look around, if asked), stop
+    cleanly; what the server printed."""
     assert await asyncio.to_thread(main, ["init-db", "--config", str(cfg)]) == 0
     process = serve(cfg)
     try:
         status, body = await asyncio.to_thread(health, port)
+        if while_up is not None:
+            await asyncio.to_thread(while_up)
     finally:
         code, out = stop(process)
     assert (status, body) == (200, '{"status": "ok"}')
@@ -222,12 +239,41 @@ def test_serve_refuses_an_outdated_schema(tmp_path: Path) -> None:
     assert "run `villagebot init-db`" in out
 
 
+def fetch(url: str, token: str = "") -> tuple[int, dict[str, str], str]:
+    """Status, headers and body of a GET, errors included."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as r:
+            return r.status, dict(r.headers), r.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read().decode()
+
+
 @pytest.mark.slow
-async def test_serve_serves_on_sqlite(tmp_path: Path) -> None:
-    port = free_port()
-    cfg = config(tmp_path, port=port)
-    out = await serve_until_healthy(cfg, port)
+async def test_serve_serves_on_sqlite_with_metrics_on_loopback_only(tmp_path: Path) -> None:
+    port, metrics_port = free_port(), free_port()
+    extra = f'[admin]\ntoken = "{ADMIN_TOKEN}"\n'
+    cfg = config(tmp_path, port=port, metrics_port=metrics_port, extra=extra)
+    seen: dict[str, tuple[int, dict[str, str], str]] = {}
+
+    def scrape() -> None:
+        main, scraped = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}"
+        seen["metrics port"] = fetch(f"{scraped}/metrics")
+        seen["metrics port, elsewhere"] = fetch(f"{scraped}/healthz")
+        seen["main, no token"] = fetch(f"{main}/metrics")
+        seen["main, admin token"] = fetch(f"{main}/metrics", ADMIN_TOKEN)
+
+    out = await serve_until_healthy(cfg, port, while_up=scrape)
     assert f"listening on http://127.0.0.1:{port}" in out
+    assert "Traceback" not in out
+    status, headers, body = seen["metrics port"]
+    assert status == 200  # Prometheus on this machine needs no token
+    assert "villagebot_outbox_pending" in body
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert seen["metrics port, elsewhere"][0] == 404  # /metrics and nothing else
+    assert seen["main, no token"][0] == 401
+    assert seen["main, admin token"][0] == 200
+    assert seen["main, admin token"][2].startswith("# HELP")
 
 
 @pytest.mark.slow
@@ -276,3 +322,77 @@ async def test_outbox_lists_dead_pushes_and_sends_them_again(
     assert "pending: 1" in listed
     assert "#1 " not in listed
     assert "#2 dead" in listed
+
+
+def villagebot(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real command in a directory of its own, with only the given VILLAGEBOT_ variables."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("VILLAGEBOT_")}
+    clean["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def refused_in_one_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()  # no traceback, no log lines
+    return line
+
+
+def test_a_simulator_open_to_the_network_without_a_token_is_refused(tmp_path: Path) -> None:
+    cfg = config(tmp_path, port=free_port(), host="0.0.0.0")
+    line = refused_in_one_line(villagebot(tmp_path, "serve", "--config", str(cfg)))
+    assert line.startswith("villagebot serve: [server] host is '0.0.0.0', not loopback")
+    assert "set [sim] token (or VILLAGEBOT_SIM__TOKEN" in line
+    assert "secrets.token_urlsafe(32)" in line
+    # with a token it gets past that, to the next thing missing: the database
+    token = "sim-" + "k" * 30
+    line = refused_in_one_line(
+        villagebot(tmp_path, "serve", "--config", str(cfg), VILLAGEBOT_SIM__TOKEN=token)
+    )
+    assert "villagebot init-db" in line
+
+
+def test_a_simulator_beside_real_channels_is_refused_unless_allowed(tmp_path: Path) -> None:
+    real = '[[channels]]\ntype = "wechat"\nname = "oa"\ntoken = "tok123"\napp_id = "wx1"\n'
+    sim = '[[channels]]\ntype = "sim"\nname = "sim"\n'
+    cfg = config(tmp_path, port=free_port(), extra=real + sim)
+    line = refused_in_one_line(villagebot(tmp_path, "serve", "--config", str(cfg)))
+    assert line == (
+        "villagebot serve: a sim channel beside real channels (oa) would let whoever uses the "
+        "simulator push through their robots: remove the sim channel, or set "
+        "[sim] allow_real_pushes = true"
+    )
+    allowed = villagebot(
+        tmp_path, "serve", "--config", str(cfg), VILLAGEBOT_SIM__ALLOW_REAL_PUSHES="true"
+    )
+    assert "villagebot init-db" in refused_in_one_line(allowed)
+
+
+@pytest.mark.parametrize("token", ["change-me", "REPLACE-WITH-A-RANDOM-TOKEN", "x" * 23])
+def test_a_weak_admin_token_is_refused_before_anything_starts(tmp_path: Path, token: str) -> None:
+    cfg = config(tmp_path, port=free_port(), extra=f'[admin]\ntoken = "{token}"\n')
+    line = refused_in_one_line(villagebot(tmp_path, "serve", "--config", str(cfg)))
+    assert line.startswith(f"villagebot serve: config key [admin] token in {cfg}: ")
+    assert "secrets.token_urlsafe(32)" in line
+    assert token not in line
+
+
+def test_a_metrics_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        cfg = config(tmp_path, port=free_port(), metrics_port=busy)
+        assert main(["init-db", "--config", str(cfg)]) == 0
+        line = refused_in_one_line(villagebot(tmp_path, "serve", "--config", str(cfg)))
+    assert line == (
+        f"villagebot serve: cannot listen on 127.0.0.1:{busy} for /metrics (Address already "
+        "in use): set [server] metrics_port to a free port, or 0 for none"
+    )

@@ -30,9 +30,9 @@ def environment() -> dict[str, str]:
     return env
 
 
-def demo(cwd: Path, port: int) -> subprocess.Popen[str]:
+def demo(cwd: Path, port: int, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "demo", "--port", str(port)],
+        [sys.executable, "-m", "bot.cli", "demo", "--port", str(port), *args],
         cwd=cwd,
         env=environment(),
         stdout=subprocess.PIPE,
@@ -59,6 +59,25 @@ def test_a_port_in_use_is_one_line_before_anything_is_done(
     assert f"port {taken_port}" in line
     assert "in use" in line
     assert f"--port {taken_port + 1}" in line
+    assert list(tmp_path.iterdir()) == []  # nothing migrated, nothing imported
+
+
+def test_the_demo_open_to_the_network_needs_a_token_and_says_so_first(
+    tmp_path: Path,
+) -> None:
+    process = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo", "--port", str(free_port()), "--host", "0.0.0.0"],
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode == 2
+    assert process.stdout == ""
+    (line,) = process.stderr.strip().splitlines()
+    assert line.startswith("villagebot demo: [server] host is '0.0.0.0', not loopback")
+    assert "[sim] token" in line
     assert list(tmp_path.iterdir()) == []  # nothing migrated, nothing imported
 
 

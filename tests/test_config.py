@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.access import check_exposure
 from bot.cli.settings import load_settings
-from bot.config import ConfigError, SimChannelSettings, WeChatChannelSettings
+from bot.config import (
+    EXAMPLE_TOKEN,
+    MAKE_A_TOKEN,
+    ConfigError,
+    SimChannelSettings,
+    WeChatChannelSettings,
+)
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "villagebot.toml"
 WECHAT = """
@@ -40,10 +47,22 @@ def refusal(tmp_path: Path, text: str) -> str:
     return str(refused.value)
 
 
-def test_the_example_file_loads() -> None:
+def test_the_example_file_is_refused_until_its_admin_token_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(EXAMPLE)
+    assert str(refused.value) == (
+        f"config key [admin] token in {EXAMPLE}: is the example's placeholder, not a secret: "
+        f"make one with {MAKE_A_TOKEN}"
+    )
+    assert f'token = "{EXAMPLE_TOKEN}"' in EXAMPLE.read_text(encoding="utf-8")
+    monkeypatch.setenv("VILLAGEBOT_ADMIN__TOKEN", "Zx8-4tq2LqR0b3VvN1kWc9yPa7sJmE5d")
     settings = load_settings(EXAMPLE)
     assert settings.database.url.startswith("postgresql+asyncpg://")
-    assert [c.type for c in settings.channels] == ["wechat", "sim"]
+    assert [c.type for c in settings.channels] == ["wechat"]  # the simulator is left out
+    assert settings.server.metrics_port == 9464
+    check_exposure(settings)  # it would start
 
 
 def test_defaults_are_the_embedded_stack(tmp_path: Path) -> None:
@@ -52,6 +71,8 @@ def test_defaults_are_the_embedded_stack(tmp_path: Path) -> None:
     assert settings.database.url == "sqlite+aiosqlite:///./villagebot.db"
     assert settings.redis.url == ""
     assert settings.admin.token == ""
+    assert settings.server.metrics_port == 9464
+    assert (settings.sim.token, settings.sim.allow_real_pushes) == ("", False)
     assert settings.media.dir == Path("./media")
     assert settings.cache_dir == Path("./cache")  # jieba's dictionary, beside the media
     assert settings.channels == [SimChannelSettings(type="sim")]
@@ -133,7 +154,7 @@ def test_bad_values_are_refused_naming_the_key(tmp_path: Path, text: str, key: s
 def test_a_typo_in_the_file_names_the_file_and_the_keys_it_could_be(tmp_path: Path) -> None:
     assert refusal(tmp_path, "[server]\nprot = 8081\n") == (
         f"config key [server] prot in {tmp_path / 'villagebot.toml'}: is not a known key "
-        "(known here: host, port, max_body_bytes, public_url)"
+        "(known here: host, port, max_body_bytes, public_url, metrics_port)"
     )
 
 
@@ -179,3 +200,60 @@ def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         load_settings(tmp_path / "nowhere.toml")
     assert "does not exist" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[admin]\ntoken = "change-me"\n',
+            "[admin] token in {file}: is the example's placeholder",
+        ),
+        (
+            '[admin]\ntoken = "short-but-random-x9"\n',
+            "[admin] token in {file}: must be at least 24",
+        ),
+        ('[sim]\ntoken = "hunter2"\n', "[sim] token in {file}: must be at least 24"),
+        ("[server]\nport = 9464\n", "[server] in {file}: metrics_port must differ from port"),
+        (
+            '[sim]\nallow_real_pushes = "maybe"\n',
+            "[sim] allow_real_pushes in {file}: must be true",
+        ),
+    ],
+    ids=["placeholder", "short-admin", "short-sim", "one-port", "flag"],
+)
+def test_weak_tokens_and_clashing_ports_are_refused(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    message = refusal(tmp_path, text)
+    assert expected.format(file=tmp_path / "villagebot.toml") in message
+    assert len(message.splitlines()) == 1
+    if "token" in text:
+        assert MAKE_A_TOKEN in message  # how to make a good one
+        assert text.split('"')[1] not in message  # the secret is not echoed
+
+
+def test_a_weak_token_from_the_environment_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VILLAGEBOT_ADMIN__TOKEN", "abc")
+    message = refusal(tmp_path, "")
+    assert message.startswith("config key [admin] token from VILLAGEBOT_ADMIN__TOKEN: ")
+
+
+def test_strong_tokens_and_a_separate_metrics_port_load(tmp_path: Path) -> None:
+    token = "x" * 24
+    text = f'[server]\nmetrics_port = 0\n[admin]\ntoken = "{token}"\n[sim]\ntoken = "{token}"\n'
+    settings = load_settings(write(tmp_path, text))
+    assert (settings.admin.token, settings.sim.token, settings.server.metrics_port) == (
+        token,
+        token,
+        0,
+    )
+
+
+def test_the_sim_section_is_named_as_written_not_taken_for_a_channel(tmp_path: Path) -> None:
+    assert refusal(tmp_path, '[sim]\ntokn = "x"\n') == (
+        f"config key [sim] tokn in {tmp_path / 'villagebot.toml'}: is not a known key "
+        "(known here: token, allow_real_pushes)"
+    )

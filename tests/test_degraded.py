@@ -19,7 +19,7 @@ from bot.i18n import Translations
 from bot.store import Keys, RedisStore
 from bot.store_guard import GuardedStore
 from storage.models import InboundLog
-from tests.conftest import database_url, make_settings
+from tests.conftest import ADMIN, database_url, make_settings
 from tests.sim_support import say
 from tests.wechat_support import PLAIN, deliver, open_reply, text_xml
 
@@ -72,7 +72,7 @@ async def test_health_says_degraded_and_the_metric_counts_it(no_redis: Client) -
     resp = await no_redis.get("/healthz")
     assert resp.status == 503
     assert await resp.json() == {"status": "degraded", "failing": ["redis"]}
-    metrics = await (await no_redis.get("/metrics")).text()
+    metrics = await (await no_redis.get("/metrics", headers=ADMIN)).text()
     assert 'villagebot_degraded_handlings_total{channel="sim"} 1.0' in metrics
 
 

@@ -1,4 +1,5 @@
-"""/healthz and /metrics, as an operator and Prometheus see them."""
+"""/healthz and /metrics, as an operator and Prometheus see them (on the main port, with the
+admin token; the metrics port of 127.0.0.1 is proved through the CLI, tests/test_cli.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from bot.app import create_app
 from bot.clock import FixedClock
 from bot.config import OutboxSettings, Settings
-from tests.conftest import make_settings
+from tests.conftest import ADMIN, make_settings
 from tests.sim_support import say
 
 Client = TestClient[Any, Any]
@@ -43,7 +44,7 @@ async def test_metrics_count_messages_by_channel_kind_and_result(
     client: Client, registry: None
 ) -> None:
     await say(client, "sim-guest-1", "帮助")
-    resp = await client.get("/metrics")
+    resp = await client.get("/metrics", headers=ADMIN)
     assert resp.status == 200
     body = await resp.text()
     assert (
@@ -55,7 +56,7 @@ async def test_metrics_count_messages_by_channel_kind_and_result(
 async def test_refused_callbacks_are_counted(client: Client) -> None:
     resp = await client.post("/callback/oa", data="<xml/>")
     assert resp.status == 403
-    body = await (await client.get("/metrics")).text()
+    body = await (await client.get("/metrics", headers=ADMIN)).text()
     assert (
         'villagebot_inbound_messages_total{channel="oa",kind="unknown",result="rejected"} 1.0'
         in body

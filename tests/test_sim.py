@@ -6,10 +6,13 @@ import hashlib
 import io
 from typing import Any
 
+import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from bot.app import Services
+from bot.app import Services, create_app
+from bot.clock import FixedClock
+from bot.config import Settings, SimChannelSettings, SimSettings
 from bot.i18n import Translations
 from bot.message import Push, Reply, ReplyKind
 from bot.outbox import enqueue
@@ -18,6 +21,8 @@ from tests.sim_support import drain, enroll, say, send_photo
 
 ZH = Translations().for_locale("zh_CN")
 Client = TestClient[Any, Any]
+SIM_TOKEN = "sim-token-for-the-tests-0123456789"
+BEARER = {"Authorization": f"Bearer {SIM_TOKEN}"}
 
 
 async def transcript(client: Client, chat: str = "", after: int = 0) -> list[dict[str, Any]]:
@@ -216,3 +221,65 @@ async def test_pushes_from_the_outbox_show_up_in_the_chat(
         "bot",
         "明天上午九点在村委会开会",
     )
+
+
+async def guarded_client(settings: Settings, clock: FixedClock, aiohttp_client: Any) -> Client:
+    sim = SimSettings(token=SIM_TOKEN, allow_real_pushes=True)
+    app = create_app(settings.model_copy(update={"sim": sim}), clock)
+    found: Client = await aiohttp_client(app)
+    return found
+
+
+async def test_with_a_token_the_api_answers_only_who_sends_it(
+    settings: Settings, clock: FixedClock, aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await guarded_client(settings, clock, aiohttp_client)
+    hello = {"sender": "sim-guest-1", "chat": "dm", "text": "帮助"}
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", "/sim/api/people", {}),
+        ("GET", "/sim/api/chats", {}),
+        ("GET", "/sim/api/transcript", {}),
+        ("POST", "/sim/api/messages", {"json": hello}),
+        ("POST", "/sim/api/photos", {"data": {"sender": "sim-guest-1", "chat": "dm"}}),
+    ]
+    caplog.set_level("WARNING", logger="bot.access")
+    for headers in ({}, {"Authorization": "Bearer not-the-token"}, {"Authorization": SIM_TOKEN}):
+        for method, path, body in calls:
+            resp = await client.request(method, path, headers=headers, **body)
+            assert resp.status == 401, (headers, path)
+            assert (await resp.json())["error"] == "unauthorized"
+    refusals = [r.getMessage() for r in caplog.records if r.name == "bot.access"]
+    assert len(refusals) == 3 * len(calls)  # one line each, naming what was refused
+    assert "simulator refused for POST /sim/api/messages" in refusals[3]
+    assert SIM_TOKEN not in "\n".join(refusals)
+    # nothing was said on anyone's behalf
+    assert (await client.get("/sim/api/transcript", headers=BEARER)).status == 200
+    assert await (await client.get("/sim/api/transcript", headers=BEARER)).json() == []
+    # with the token it works as before; the page, which asks for it, is open
+    answer = await client.post("/sim/api/messages", json=hello, headers=BEARER)
+    assert answer.status == 200
+    assert (await answer.json())["replies"][0]["text"].startswith(ZH.t("help.title.guest"))
+    page = await client.get("/sim")
+    assert page.status == 200
+    assert "请输入模拟器口令" in await page.text()
+
+
+async def test_without_a_token_on_loopback_the_api_is_open(client: Client) -> None:
+    assert (await client.get("/sim/api/chats")).status == 200
+
+
+async def test_the_page_says_it_is_a_simulator_and_whether_pushes_are_real(
+    settings: Settings, clock: FixedClock, aiohttp_client: Any, client: Client
+) -> None:
+    # beside the (fake) platforms, with allow_real_pushes: the page warns that notices go out
+    page = await (await client.get("/sim")).text()
+    assert '<body data-pushes="real">' in page
+    assert "这是模拟器" in page
+    assert "这里发的通知会真的发出去" in page
+    alone = settings.model_copy(
+        update={"channels": [SimChannelSettings(type="sim")], "sim": SimSettings()}
+    )
+    only_sim: Client = await aiohttp_client(create_app(alone, clock))
+    page = await (await only_sim.get("/sim")).text()
+    assert '<body data-pushes="sim">' in page
+    assert "不会发到真实的群" in page

@@ -1,6 +1,8 @@
 """The simulator page in a real browser (Debian's chromium, driven by selenium), on a phone's
 screen and a desktop's: the composer stays in sight, the newest message is visible, photos
-show as pictures and links in words can be followed.
+show as pictures and links in words can be followed. All of it under the page's
+Content-Security-Policy (a blocked script or style is a failure), below the banner that
+says it is a simulator; with [sim] token the page asks for it once and keeps it.
 
 Chromium runs headless with no network (this machine has none but localhost). When it or
 selenium is missing the test skips locally, and fails under CI=true: CI must prove the page.
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from bot.app import SERVICES, Services, create_app
+from bot.config import SimSettings
 from bot.i18n import Translations
 from storage.importer import import_registry, read_registry
 from tests.conftest import DATA, IN_CI, database_url, make_settings
@@ -24,6 +27,7 @@ from tests.factories import jpeg
 from tests.sim_support import drain, enroll
 
 if TYPE_CHECKING:
+    from selenium.webdriver.chromium.webdriver import ChromiumDriver
     from selenium.webdriver.remote.webdriver import WebDriver
 
 pytestmark = pytest.mark.slow
@@ -32,6 +36,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ZH = Translations().for_locale("zh_CN")
 WAIT = 20.0  # seconds an explicit wait may take on a busy machine
+SIM_TOKEN = "browser-sim-token-0123456789abcdef"
 
 # Where a part of the page is, in viewport pixels, and what a person sees of it.
 BOX = "const r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom, r.left, r.right];"
@@ -45,12 +50,14 @@ def missing(what: str) -> None:
     pytest.skip(what)
 
 
-@pytest.fixture
-async def sim_server(tmp_path: Path, aiohttp_server: Any) -> tuple[str, Services]:
+async def start_server(
+    tmp_path: Path, aiohttp_server: Any, token: str = ""
+) -> tuple[str, Services]:
     """A real server on a free port: the app on SQLite, the test registry, simulator accounts."""
     url = await database_url("sqlite", tmp_path)
     settings = make_settings(url, "", f"vbtest:{uuid.uuid4().hex[:12]}", tmp_path / "media")
-    app = create_app(settings)
+    sim = SimSettings(token=token, allow_real_pushes=True)
+    app = create_app(settings.model_copy(update={"sim": sim}))
     server = await aiohttp_server(app)
     services = app[SERVICES]
     await import_registry(
@@ -58,6 +65,11 @@ async def sim_server(tmp_path: Path, aiohttp_server: Any) -> tuple[str, Services
     )
     await enroll(services)
     return str(server.make_url("/sim")), services
+
+
+@pytest.fixture
+async def sim_server(tmp_path: Path, aiohttp_server: Any) -> tuple[str, Services]:
+    return await start_server(tmp_path, aiohttp_server)
 
 
 @pytest.fixture
@@ -90,11 +102,22 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         "--window-size=1280,900",
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # to see CSP reports
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
         yield driver
+        assert_nothing_blocked(driver)
     finally:
         driver.quit()
+
+
+def assert_nothing_blocked(driver: ChromiumDriver) -> None:
+    """The console holds no Content-Security-Policy refusal: everything the page uses is
+    allowed by the policy it was served with."""
+    entries: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[no-untyped-call]
+    logged = [str(entry["message"]) for entry in entries]
+    blocked = [m for m in logged if "Content Security Policy" in m or "Content-Security" in m]
+    assert not blocked, blocked
 
 
 async def test_on_a_phone_the_composer_and_the_newest_message_stay_in_sight(
@@ -111,6 +134,7 @@ def on_a_phone(driver: WebDriver, url: str, photo: Path, shot: Path) -> None:
 
     screen(driver, 390, 844)
     open_chat(driver, url, "sim-P1", "g-v1-residents")
+    assert_banner(driver)
     driver.find_element(By.ID, "mention").click()
     driver.find_element(By.ID, "photo").send_keys(str(photo))  # as choosing it in the picker
     until(driver, lambda: pictures_loaded(driver) == 1, "the photo shows in the chat")
@@ -255,3 +279,50 @@ def until(driver: WebDriver, condition: Any, what: str) -> None:
     WebDriverWait(driver, WAIT, poll_frequency=0.1).until(
         lambda _: condition(), message=f"waiting for {what}"
     )
+
+
+def assert_banner(driver: WebDriver) -> None:
+    """The page says, in sight, that it is a simulator: and, as this instance has real
+    channels with allow_real_pushes, that its notices go out for real."""
+    from selenium.webdriver.common.by import By
+
+    banner = driver.find_element(By.ID, "banner")
+    assert banner.is_displayed()
+    assert banner.text.startswith("这是模拟器")
+    assert "这里发的通知会真的发出去" in banner.text
+    assert "不会发到真实的群" not in banner.text  # the other variant is hidden
+    height, width = driver.execute_script("return [window.innerHeight, window.innerWidth]")
+    assert inside(driver.execute_script(BOX, banner), (0, height, 0, width))
+
+
+async def test_with_a_token_the_page_asks_for_it_once_and_keeps_it(
+    tmp_path: Path, aiohttp_server: Any, browser: WebDriver
+) -> None:
+    url, _ = await start_server(tmp_path, aiohttp_server, token=SIM_TOKEN)
+    await asyncio.to_thread(token_once, browser, url)
+
+
+def token_once(driver: WebDriver, url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    screen(driver, 390, 844)
+    driver.get(url)
+    login = driver.find_element(By.ID, "login")
+    until(driver, login.is_displayed, "the question for the token")
+    assert "请输入模拟器口令" in login.text
+    assert driver.find_elements(By.CSS_SELECTOR, "#person option") == []  # nothing shown yet
+    driver.find_element(By.ID, "token").send_keys("not-the-token\n")
+    until(
+        driver,
+        lambda: "口令不对" in driver.find_element(By.ID, "login-error").text,
+        "the wrong token refused",
+    )
+    driver.find_element(By.ID, "token").send_keys(SIM_TOKEN + "\n")
+    until(driver, lambda: not login.is_displayed(), "the question gone")
+    open_chat(driver, url, "sim-P1", "dm")  # a reload: the token is kept, not asked again
+    assert not driver.find_element(By.ID, "login").is_displayed()
+    driver.find_element(By.ID, "text").send_keys("帮助")
+    driver.find_element(By.ID, "send").click()
+    menu = ZH.t("help.title.villager", name="王秀英")
+    until(driver, lambda: newest(driver).startswith(menu), "the menu, in answer")
+    assert driver.find_element(By.ID, "status").text == ""

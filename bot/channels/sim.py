@@ -15,10 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.typedefs import Handler
 from pydantic import BaseModel, Field, ValidationError
 
+from bot.access import bearer_matches, inline_policy, unauthorized
 from bot.channels.base import ChannelDeps, deliver, photo_of
+from bot.channels.payload import PayloadError, parse_json
+from bot.channels.render import EVERYTHING, as_shown
 from bot.channels.sim_transcript import Entry, Transcript
+from bot.config import SimSettings
 from bot.media import MAX_BYTES, MediaError, MediaStore, image_type, serve
 from bot.message import InboundMessage, Kind, Location, MediaRef, Push, Reply, ReplyKind
 from bot.outbox import SendError
@@ -28,6 +33,7 @@ from storage.repos import UnitOfWork
 log = logging.getLogger(__name__)
 
 PAGE = Path(__file__).with_name("sim_page.html")
+PUSHES = 'data-pushes="sim"'  # on the page's <body>: "real" when pushes reach real groups
 GUESTS = ("sim-guest-1", "sim-guest-2")  # unbound accounts, to try 绑定 with
 DEADLINE = 10.0
 UPLOADS_KEPT = 200
@@ -55,13 +61,20 @@ class SimChannel:
         deps: ChannelDeps,
         uow: UnitOfWork,
         media: MediaStore,
+        access: SimSettings | None = None,
+        real_pushes: bool = False,
         max_bytes: int = MAX_BYTES,
     ) -> None:
         self.name = name
         self._deps = deps
         self._uow = uow
         self._media = media
+        self._token = (access or SimSettings()).token
         self._max_bytes = max_bytes
+        # the page says whether what is posted here can reach real groups
+        pushes = "real" if real_pushes else "sim"
+        self._page = PAGE.read_text(encoding="utf-8").replace(PUSHES, f'data-pushes="{pushes}"')
+        self._page_policy = inline_policy(self._page)
         # what people uploaded, as a platform keeps it until the bot downloads it; None for
         # a photo past the media limit, of which nothing is kept
         self._uploads: OrderedDict[str, bytes | None] = OrderedDict()
@@ -71,19 +84,33 @@ class SimChannel:
         raise web.HTTPNotFound(text="the simulator speaks JSON under /sim/api")
 
     def routes(self) -> list[web.RouteDef]:
+        """The page and the pictures are open (a picture's URL is unguessable, and an <img>
+        sends no token); the API, which speaks as anyone, needs [sim] token when set."""
         return [
             web.get("/sim", self.page),
-            web.get("/sim/api/people", self.people),
-            web.get("/sim/api/chats", self.chats),
-            web.post("/sim/api/messages", self.post_message),
-            web.post("/sim/api/photos", self.post_photo),
-            web.get("/sim/api/transcript", self.read_transcript),
+            web.get("/sim/api/people", self._guarded(self.people)),
+            web.get("/sim/api/chats", self._guarded(self.chats)),
+            web.post("/sim/api/messages", self._guarded(self.post_message)),
+            web.post("/sim/api/photos", self._guarded(self.post_photo)),
+            web.get("/sim/api/transcript", self._guarded(self.read_transcript)),
             web.get("/sim/media/{name}", self.media_file),
             web.get("/sim/uploads/{upload}", self.upload_file),
         ]
 
+    def _guarded(self, handler: Handler) -> Handler:
+        async def checked(request: web.Request) -> web.StreamResponse:
+            if self._token and not bearer_matches(request, self._token):
+                return unauthorized(request, "simulator", "[sim] token")
+            return await handler(request)
+
+        return checked
+
     async def page(self, request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
+        return web.Response(
+            text=self._page,
+            content_type="text/html",
+            headers={"Content-Security-Policy": self._page_policy},
+        )
 
     async def people(self, request: web.Request) -> web.Response:
         async with self._uow() as store:
@@ -137,8 +164,9 @@ class SimChannel:
 
     async def post_message(self, request: web.Request) -> web.Response:
         try:
-            req = SimSend.model_validate(await request.json())
-        except (ValueError, ValidationError) as exc:
+            req = parse_json(SimSend, await request.read())
+        except PayloadError as exc:
+            log.warning("sim: refused a message: %s", exc)
             raise web.HTTPBadRequest(text=f"bad request: {exc}") from exc
         if not req.text.strip() and req.location is None:
             raise web.HTTPBadRequest(text="send text or a location")
@@ -208,7 +236,8 @@ class SimChannel:
         replies = await deliver(self._deps, msg, DEADLINE)
         for reply in replies:
             self.record_out(chat_id, reply)
-        return web.json_response({"replies": [r.model_dump(mode="json") for r in replies]})
+        answers = [r.model_copy(update={"text": as_shown(r, EVERYTHING)}) for r in replies]
+        return web.json_response({"replies": [r.model_dump(mode="json") for r in answers]})
 
     def send_interval(self, push: Push) -> float:
         return 0.0  # the simulator has no rate limit
@@ -225,9 +254,9 @@ class SimChannel:
         if reply.kind is ReplyKind.LINK:  # the simulator shows a card as its text and link
             shown, image = "\n".join(p for p in (reply.title, reply.text, reply.url) if p), ""
         elif reply.image and (reply.kind is ReplyKind.IMAGE or photo_of(reply)):
-            shown, image = reply.text, f"/sim/media/{reply.image}"  # a stored photo, by name
+            shown, image = as_shown(reply, EVERYTHING), f"/sim/media/{reply.image}"  # by name
         else:
-            shown, image = reply.text, ""
+            shown, image = as_shown(reply, EVERYTHING), ""  # a person's words as written
         now = self._deps.clock.now()
         return self.transcript.add(chat_id, "out", "bot", shown, image, now, reply.kind.value)
 

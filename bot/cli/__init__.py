@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
         "demo", "Run on embedded defaults with the demo registry and the simulator.", demo=False
     )
     demo.add_argument("--port", type=int, help="port to listen on (default: [server] port)")
+    demo.add_argument(
+        "--host",
+        help="address to listen on (default: [server] host); off loopback it needs [sim] token",
+    )
     verb("init-db", "Create or upgrade the database schema to the current version.")
     imp = verb("import", "Import the registry (org tree, people, groups) from a YAML file.")
     imp.add_argument("file", type=Path, metavar="FILE")
@@ -89,7 +93,7 @@ def _run(args: argparse.Namespace) -> None:
         if args.verb == "serve":
             serving.serve(settings, demo=args.demo)
         else:
-            serving.demo(settings, args.port)
+            serving.demo(settings, args.port, args.host)
         return
     from bot.cli import database
 

@@ -1,13 +1,16 @@
 """The verbs that serve: `serve` (the configured bot) and `demo` (embedded defaults, the
-demo registry and the simulator). A port in use is refused before anything is done."""
+demo registry and the simulator). An exposed simulator or a port in use is refused before
+anything is done."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
 from pathlib import Path
 
+from bot.access import check_exposure
 from bot.cli import Refusal
 from bot.cli.database import (
     check_schema,
@@ -23,10 +26,12 @@ DEMO_FILE = Path(__file__).resolve().parent.parent.parent / "examples" / "demo.y
 
 
 def serve(settings: Settings, *, demo: bool = False) -> None:
+    check_exposure(settings)
     if demo:
         settings = demo_settings(settings)
     asyncio.run(_check(settings))
     require_free_port(settings.server, "serve")
+    require_free_metrics_port(settings.server)
     _listen(settings)
 
 
@@ -35,22 +40,29 @@ async def _check(settings: Settings) -> None:
         await check_schema(settings, engine)
 
 
-def demo(settings: Settings, port: int | None) -> None:
-    settings = _demo_defaults(demo_settings(settings), port)
+def demo(settings: Settings, port: int | None, host: str | None = None) -> None:
+    settings = _demo_defaults(demo_settings(settings), port, host)
+    check_exposure(settings)
     require_free_port(settings.server, "demo")
+    require_free_metrics_port(settings.server)
     asyncio.run(_prepare_demo(settings))
     url = f"{settings.server.public_url}/sim"
     _listen(settings, banner=f"villagebot demo is running: open {url} (Ctrl+C stops it)")
 
 
-def _demo_defaults(settings: Settings, port: int | None) -> Settings:
-    """The simulator, the port asked for, and links to photos that open from the chat."""
+def _demo_defaults(settings: Settings, port: int | None, host: str | None = None) -> Settings:
+    """The simulator, the address asked for, and links to photos that open from the chat.
+    One port only unless [server] metrics_port is set: demos side by side never collide."""
     updates: dict[str, object] = {}
     if not any(isinstance(c, SimChannelSettings) for c in settings.channels):
         updates["channels"] = [*settings.channels, SimChannelSettings(type="sim")]
     server = settings.server
     if port is not None:
         server = server.model_copy(update={"port": port})
+    if host is not None:
+        server = server.model_copy(update={"host": host})
+    if "metrics_port" not in server.model_fields_set:
+        server = server.model_copy(update={"metrics_port": 0})
     if not server.public_url:
         server = server.model_copy(update={"public_url": own_url(server)})
     updates["server"] = server
@@ -76,6 +88,19 @@ def require_free_port(server: ServerSettings, verb: str) -> None:
         socket.create_server(address[:2], family=family).close()
     except OSError as exc:
         raise Refusal(_port_taken(server, verb, exc)) from exc
+
+
+def require_free_metrics_port(server: ServerSettings) -> None:
+    if not server.metrics_port:
+        return
+    try:
+        socket.create_server(("127.0.0.1", server.metrics_port)).close()
+    except OSError as exc:
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise Refusal(
+            f"cannot listen on 127.0.0.1:{server.metrics_port} for /metrics ({why}): "
+            "set [server] metrics_port to a free port, or 0 for none"
+        ) from exc
 
 
 def _port_taken(server: ServerSettings, verb: str, exc: OSError) -> str:
@@ -109,9 +134,11 @@ async def _prepare_demo(settings: Settings) -> None:
 def _listen(settings: Settings, banner: str = "") -> None:
     from aiohttp import web
 
-    from bot.app import create_app
+    from bot.app import create_app, open_metrics_port
 
     app = create_app(settings)
+    if settings.server.metrics_port:
+        open_metrics_port(app)
     url = f"http://{settings.server.host}:{settings.server.port}"
     try:
         web.run_app(

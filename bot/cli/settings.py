@@ -92,8 +92,12 @@ def describe_errors(
 
 
 def _plain(loc: tuple[int | str, ...]) -> list[int | str]:
-    """The path as the operator wrote it: without the channel type pydantic adds."""
-    return [p for p in loc if not (isinstance(p, str) and p in CHANNEL_TYPES)]
+    """The path as the operator wrote it: without the channel type pydantic adds after a
+    channel's number (a section may share a type's name: [sim])."""
+    parts = list(loc)
+    if parts[:1] == ["channels"] and len(parts) > 2 and parts[2] in CHANNEL_TYPES:
+        del parts[2]
+    return parts
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
@@ -144,11 +148,11 @@ def _expected(err: ErrorDetails) -> str:
 def _unknown(loc: tuple[int | str, ...]) -> str:
     model: type[BaseModel] | None = Settings
     for part in loc[:-1]:
-        if isinstance(part, str) and part in CHANNEL_TYPES:
-            model = CHANNEL_TYPES[part]
-        elif isinstance(part, str) and model is not None and part in model.model_fields:
+        if isinstance(part, str) and model is not None and part in model.model_fields:
             found = model.model_fields[part].annotation
             model = found if isinstance(found, type) and issubclass(found, BaseModel) else None
+        elif isinstance(part, str) and part in CHANNEL_TYPES:
+            model = CHANNEL_TYPES[part]
     if model is None:
         return "is not a known key"
     known = ", ".join(model.model_fields)
