@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -23,6 +24,11 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"\xff\xd8\xff", 0, "jpg"),
     (b"\x89PNG\r\n\x1a\n", 0, "png"),
 )
+EXTENSIONS = ("jpg", "png", "webp", "heic")  # every type image_type() names
+# What save_image() names a file: its SHA-256 in lower-case hex and its type. Anything else
+# is no stored photo, and is refused before the file system is asked (a name of 255 bytes
+# or more would make it raise ENAMETOOLONG).
+_NAME = re.compile(rf"[0-9a-f]{{64}}\.(?:{'|'.join(EXTENSIONS)})")
 
 
 class MediaError(ValueError):
@@ -63,6 +69,13 @@ class MediaStore:
     def path(self, name: str) -> Path:
         return self.root / name[:2] / name
 
+    def find(self, name: str) -> Path | None:
+        """The file of a stored photo by its name; None for any other name, or no such file."""
+        if not is_media_name(name):
+            return None
+        path = self.path(name)
+        return path if path.is_file() else None
+
     async def save_image(self, data: bytes) -> StoredMedia:
         if len(data) > self.max_bytes:
             raise MediaError("media.too_large")
@@ -74,6 +87,10 @@ class MediaStore:
         if not target.exists():  # same bytes, same name: a second upload costs nothing
             await asyncio.to_thread(_write_atomically, target, data)
         return stored
+
+
+def is_media_name(name: str) -> bool:
+    return _NAME.fullmatch(name) is not None
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
@@ -126,9 +143,7 @@ class Links:
 
 async def serve(media: MediaStore, name: str) -> web.StreamResponse:
     """A stored photo by its content-addressed name (unguessable: the link is the key)."""
-    if "/" in name or name.startswith("."):
-        raise web.HTTPNotFound()
-    path = media.path(name)
-    if not path.is_file():
+    path = media.find(name)
+    if path is None:
         raise web.HTTPNotFound()
     return web.FileResponse(path)

@@ -1,8 +1,9 @@
 """WeChat Official Account (公众号) server callback, through wechatpy.
 
 Signatures are checked here in constant time, with a freshness window, before anything is
-parsed or decrypted; XML is parsed with DTDs and entities refused; the passive reply goes
-back in the mode the request came in (plaintext or AES safe mode) within the deadline.
+parsed or decrypted; the XML is read and every field validated by xml_payload.py; the
+passive reply goes back in the mode the request came in (plaintext or AES safe mode)
+within the deadline.
 """
 
 from __future__ import annotations
@@ -11,26 +12,25 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
-from xml.etree.ElementTree import ParseError
 
-import defusedxml.ElementTree as SafeET
 from aiohttp import web
-from defusedxml import DefusedXmlException
-from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import TextReply
 
 from bot.channels.base import ChannelDeps, MediaGet, deliver, errcode, json_answer, reject
+from bot.channels.payload import PayloadError
 from bot.channels.render import as_plain
 from bot.channels.tokens import AccessToken
+from bot.channels.xml_payload import XmlMessage, read_message, sealed_part, to_inbound
+from bot.clock import Clock
 from bot.config import WeChatChannelSettings
 from bot.http import Http
-from bot.message import InboundMessage, Kind, Location, MediaRef, Push, Reply, ReplyKind
+from bot.message import MediaRef, Push, Reply, ReplyKind
 from bot.outbox import SendError
 from bot.store import KeyValue
 
@@ -38,11 +38,26 @@ log = logging.getLogger(__name__)
 
 TIMESTAMP_WINDOW = 300  # seconds either side of our clock
 REPLY_MAX_BYTES = 2000  # WeChat cuts passive text replies at about 2048 bytes
+_SECONDS = re.compile(r"[0-9]{1,10}")
 
 
 def signature(*parts: str) -> str:
     """WeChat's signature: SHA-1 over the parts sorted and joined (token, timestamp, nonce…)."""
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def signed(expected: str, given: str) -> bool:
+    """Whether `given` is the hex signature `expected`, compared in constant time (as bytes:
+    compare_digest refuses a str with anything but ASCII in it)."""
+    return hmac.compare_digest(expected.encode(), given.lower().encode())
+
+
+def timestamp_problem(clock: Clock, timestamp: str) -> str:
+    """Why a signed timestamp (Unix seconds) is refused, or "" when it is fresh."""
+    if not _SECONDS.fullmatch(timestamp):
+        return "bad timestamp"
+    skew = abs(clock.now().timestamp() - int(timestamp))
+    return "stale timestamp" if skew > TIMESTAMP_WINDOW else ""
 
 
 def cdata_safe(text: str) -> str:
@@ -99,67 +114,41 @@ class WeChatChannel:
         body = await request.read()  # the app caps bodies at [server] max_body_bytes (413)
         safe_mode = query.get("encrypt_type", "raw").lower() == "aes"
         try:
-            xml = self._decrypt(body, query) if safe_mode else body.decode("utf-8")
-            parsed = self._parse(xml)
-        except ValueError as exc:
+            xml = self._decrypt(body, query) if safe_mode else utf8(body)
+            message = read_message(xml.encode())
+        except PayloadError as exc:
             return reject(self._deps, self.name, 400, str(exc))
-        if parsed is None:  # a kind of message the bot does not take (video, link…)
+        msg = to_inbound(self.name, message, xml)
+        if msg is None:  # a kind of message the bot does not take (video, link…)
             return web.Response(text="success")
-        wmsg, msg = parsed
         replies = await deliver(self._deps, msg, self._deadline)
-        return self._render(replies, wmsg, query, safe_mode)
+        return self._render(replies, message, query, safe_mode)
 
     def _check_signature(self, query: Any) -> str:
         sig, timestamp, nonce = (query.get(k, "") for k in ("signature", "timestamp", "nonce"))
         if not (sig and timestamp and nonce):
             return "signature missing"
-        expected = signature(self._settings.token, timestamp, nonce)
-        if not hmac.compare_digest(expected, sig.lower()):
+        if not signed(signature(self._settings.token, timestamp, nonce), sig):
             return "bad signature"
-        try:
-            skew = abs(self._deps.clock.now().timestamp() - int(timestamp))
-        except ValueError:
-            return "bad timestamp"
-        if skew > TIMESTAMP_WINDOW:
-            return "stale timestamp"
-        return ""
+        return timestamp_problem(self._deps.clock, timestamp)
 
     def _decrypt(self, body: bytes, query: Any) -> str:
+        """The plaintext of a safe-mode body; PayloadError (a 400, whose one log line says
+        what to fix when the fault is ours) when it is not a genuine, readable one."""
         if self._crypto is None:
-            log.error("channel %s got an AES message: set its encoding_aes_key", self.name)
-            raise ValueError("safe mode is not configured")
-        encrypted = fields(body).get("Encrypt")
-        if not encrypted:
-            raise ValueError("Encrypt missing")
+            raise PayloadError("an AES message, but safe mode is not set up: set encoding_aes_key")
+        encrypted = sealed_part(body).encrypt
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
         expected = signature(self._settings.token, timestamp, nonce, encrypted)
-        if not hmac.compare_digest(expected, query.get("msg_signature", "").lower()):
-            raise ValueError("bad msg_signature")
+        if not signed(expected, query.get("msg_signature", "")):
+            raise PayloadError("bad msg_signature")
         try:
             plain: str = self._crypto.decrypt_message(
                 {"Encrypt": encrypted}, expected, timestamp, nonce
             )
         except Exception as exc:  # a wrong key surfaces as UnicodeDecodeError or struct.error
-            log.error("channel %s could not decrypt: check encoding_aes_key/app_id", self.name)
-            raise ValueError("cannot decrypt") from exc
+            raise PayloadError("cannot decrypt: check encoding_aes_key and app_id") from exc
         return plain
-
-    def _parse(self, xml: str) -> tuple[Any, InboundMessage] | None:
-        fields(xml.encode())  # refuses DTDs, entities and malformed XML before wechatpy reads it
-        try:
-            wmsg = parse_message(xml)
-        except Exception as exc:
-            raise ValueError("not a WeChat message") from exc
-        try:
-            msg = self._to_inbound(wmsg, xml)
-        except (TypeError, ValueError, ArithmeticError, OSError) as exc:
-            # A field missing (None) or out of range (a CreateTime past time_t): a 400, not a
-            # 500 that WeChat would retry and show the user as "unavailable".
-            raise ValueError(f"incomplete or invalid {wmsg.type} message: {exc}") from exc
-        return None if msg is None else (wmsg, msg)
-
-    def _to_inbound(self, wmsg: Any, xml: str) -> InboundMessage | None:
-        return to_inbound(self.name, wmsg, xml)
 
     async def download(self, media: MediaRef) -> bytes:
         """The bytes of a picture a villager sent, by its MediaId (kept by WeChat for three
@@ -240,9 +229,9 @@ class WeChatChannel:
         return str(answer["access_token"]), float(answer.get("expires_in", 7200))
 
     def _render(
-        self, replies: tuple[Reply, ...], wmsg: Any, query: Any, safe_mode: bool
+        self, replies: tuple[Reply, ...], message: XmlMessage, query: Any, safe_mode: bool
     ) -> web.Response:
-        xml = reply_xml(replies, wmsg, TextReply)
+        xml = reply_xml(replies, message, TextReply)
         if xml is None:
             return web.Response(text="success")  # WeChat's "nothing to say": no retry
         if safe_mode and self._crypto is not None:
@@ -266,53 +255,22 @@ def _window_closed(exc: SendError) -> bool:
     return str(exc).startswith(WINDOW_CLOSED)
 
 
-def to_inbound(channel: str, wmsg: Any, xml: str) -> InboundMessage | None:
-    """The channel-neutral message of a parsed WeChat or WeCom message (the same fields)."""
-    common: dict[str, Any] = {
-        "channel": channel,
-        "chat_id": wmsg.source,
-        "sender_id": wmsg.source,
-        "time": datetime.fromtimestamp(int(wmsg.time), UTC),
-        "raw": {"xml": xml},
-    }
-    msg_id = str(wmsg.id) if wmsg.id else f"{wmsg.source}:{wmsg.time}"
-    common["msg_id"] = msg_id
-    match wmsg.type:
-        case "text":
-            return InboundMessage(kind=Kind.TEXT, text=wmsg.content or "", **common)
-        case "image":
-            media = MediaRef(media_id=wmsg.media_id or "", url=wmsg.image or "")
-            return InboundMessage(kind=Kind.IMAGE, media=media, **common)
-        case "voice":
-            text = wmsg.recognition or ""
-            media = MediaRef(media_id=wmsg.media_id or "")
-            return InboundMessage(kind=Kind.VOICE, text=text, media=media, **common)
-        case "location":
-            lat, lon = wmsg.location
-            place = Location(latitude=float(lat), longitude=float(lon), label=wmsg.label or "")
-            return InboundMessage(kind=Kind.LOCATION, location=place, **common)
-        case "event":
-            return InboundMessage(kind=Kind.EVENT, event=wmsg.event, **common)
-    log.info("channel %s ignores %s messages", channel, wmsg.type)
-    return None
+def utf8(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError("not UTF-8") from exc
 
 
-def reply_xml(replies: tuple[Reply, ...], wmsg: Any, reply_class: Any) -> str | None:
-    """The passive text reply (None: nothing to say), plain, CDATA-safe and clipped."""
+def reply_xml(replies: tuple[Reply, ...], message: XmlMessage, reply_class: Any) -> str | None:
+    """The passive text reply to `message` (None: nothing to say), plain, CDATA-safe and
+    clipped; from the account (or WeCom app) it was sent to, back to its sender."""
     texts = [as_plain(r) for r in replies if r.text]
     if not texts:
         return None
     content = cdata_safe(clip("\n\n".join(texts)))
-    xml: str = reply_class(message=wmsg, content=content).render()
+    addressed: dict[str, Any] = {"source": message.to_user, "target": message.from_user}
+    if message.agent_id is not None:  # WeCom: the reply names the app
+        addressed["agent"] = message.agent_id
+    xml: str = reply_class(content=content, **addressed).render()
     return xml
-
-
-def fields(body: bytes) -> dict[str, str]:
-    """The children of a flat <xml> document, parsed with DTDs and entities forbidden."""
-    try:
-        root = SafeET.fromstring(body, forbid_dtd=True)
-    except (ParseError, DefusedXmlException) as exc:
-        raise ValueError("malformed XML") from exc
-    if root.tag != "xml":
-        raise ValueError("malformed XML")
-    return {child.tag: child.text or "" for child in root}

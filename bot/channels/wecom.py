@@ -11,7 +11,6 @@ never logged.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 from collections.abc import Sequence
@@ -19,7 +18,6 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from aiohttp import web
-from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.replies import TextReply
 
@@ -31,9 +29,10 @@ from bot.channels.base import (
     json_answer,
     reject,
 )
+from bot.channels.payload import PayloadError
 from bot.channels.render import as_plain
 from bot.channels.tokens import AccessToken
-from bot.channels.wechat import TIMESTAMP_WINDOW, fields, reply_xml, signature, to_inbound
+from bot.channels.wechat import reply_xml, signature, signed, timestamp_problem
 from bot.channels.wecom_robots import (
     PERMANENT,
     TEXT_MAX_BYTES,
@@ -43,6 +42,7 @@ from bot.channels.wecom_robots import (
     clip_bytes,
     robot_interval,
 )
+from bot.channels.xml_payload import read_fields, read_message, sealed_part, to_inbound
 from bot.config import WeComChannelSettings
 from bot.http import Http
 from bot.media import MediaStore
@@ -71,14 +71,9 @@ class Envelope:
         sig, timestamp, nonce = (query.get(k, "") for k in ("msg_signature", "timestamp", "nonce"))
         if not (sig and timestamp and nonce and encrypted):
             return "signature missing"
-        expected = signature(self._token, timestamp, nonce, encrypted)
-        if not hmac.compare_digest(expected, sig.lower()):
+        if not signed(signature(self._token, timestamp, nonce, encrypted), sig):
             return "bad msg_signature"
-        try:
-            skew = abs(self._deps.clock.now().timestamp() - int(timestamp))
-        except ValueError:
-            return "bad timestamp"
-        return "stale timestamp" if skew > TIMESTAMP_WINDOW else ""
+        return timestamp_problem(self._deps.clock, timestamp)
 
     def decrypt(self, encrypted: str, query: Any) -> str:
         """The plaintext of a signed envelope; ValueError when it cannot be opened (a wrong
@@ -108,7 +103,7 @@ class Envelope:
     def seal(self, plain: str) -> dict[str, str]:
         """An encrypted reply's fields: encrypt, msgsignature, timestamp, nonce."""
         nonce, timestamp = secrets.token_hex(8), str(int(self._deps.clock.now().timestamp()))
-        sealed = fields(self._crypto.encrypt_message(plain, nonce, timestamp).encode())
+        sealed = read_fields(self._crypto.encrypt_message(plain, nonce, timestamp).encode())
         return {
             "encrypt": sealed["Encrypt"],
             "msgsignature": sealed["MsgSignature"],
@@ -154,23 +149,24 @@ class WeComChannel:
         if request.method == "GET":
             return self._envelope.url_check(self.name, query)
         try:
-            encrypted = fields(await request.read()).get("Encrypt", "")
-        except ValueError as exc:
+            # the msg_signature covers the ciphertext: the envelope is read (bounded, and
+            # its Encrypt checked for base64) before the signature can be
+            encrypted = sealed_part(await request.read()).encrypt
+        except PayloadError as exc:
             return reject(self._deps, self.name, 400, str(exc))
         problem = self._envelope.problem(query, encrypted)
         if problem:
             return reject(self._deps, self.name, 403, problem)
         try:
             xml = self._envelope.decrypt(encrypted, query)
-            fields(xml.encode())  # no DTDs, no entities, well-formed, before wechatpy reads it
-            wmsg = parse_message(xml)
-            msg = to_inbound(self.name, wmsg, xml)
-        except (ValueError, TypeError, KeyError, ArithmeticError, OSError) as exc:
+            message = read_message(xml.encode())
+        except ValueError as exc:  # PayloadError, or what decrypt() raises
             return reject(self._deps, self.name, 400, f"not a WeCom message: {exc}")
+        msg = to_inbound(self.name, message, xml)
         if msg is None:
             return web.Response(text="")
         replies = await deliver(self._deps, msg, self._deadline)
-        reply = reply_xml(replies, wmsg, TextReply)
+        reply = reply_xml(replies, message, TextReply)
         if reply is None:
             return web.Response(text="")  # an empty 200: accepted, nothing to say
         sealed = self._envelope.seal(reply)

@@ -25,7 +25,7 @@ from bot.clock import FixedClock
 from bot.i18n import Translations
 from storage.importer import RegistryIn, import_registry
 from storage.models import InboundLog
-from tests.conftest import WECHAT_TOKEN
+from tests.conftest import ADMIN, WECHAT_TOKEN
 from tests.wechat_support import (
     AES,
     IMAGE_7_7,
@@ -266,7 +266,7 @@ async def test_refusals_are_counted_for_the_operator(client: Client, clock: Fixe
     for _ in range(2):
         resp = await client.post("/callback/oa", params=forged, data=text_xml("帮助", 1, at=now))
         assert resp.status == 403
-    metrics = await (await client.get("/metrics")).text()
+    metrics = await (await client.get("/metrics", headers=ADMIN)).text()
     rejected = 'villagebot_inbound_messages_total{channel="oa",kind="unknown",result="rejected"}'
     assert f"{rejected} 2.0" in metrics
 
