@@ -28,6 +28,6 @@ async def show_menu(msg: InboundMessage, ctx: Context) -> Reply:
     return Reply.of_text(menu_text(ctx))
 
 
-@router.message(EventIs("subscribe", "subscribe_scan"))
+@router.message(EventIs("subscribe", "subscribe_scan", "enter_chat"))  # enter_chat: WeCom's robot
 async def welcome(msg: InboundMessage, ctx: Context) -> Reply:
     return Reply.of_text(ctx.t("help.welcome") + "\n" + menu_text(ctx))

@@ -1,5 +1,8 @@
-"""WeCom's smart robot: a group's @mentions as encrypted JSON (the receive id is ""),
-answered passively within the deadline; a later answer goes once through the message's
+"""WeCom's smart robot: @mentions in groups (and 1:1 messages) as encrypted JSON, the receive
+id being "". The body is bounded and its msg_signature checked before anything is decrypted;
+the decrypted callback is validated as its type (wecom_smart_models.py). A user's message is
+answered with one finished stream (wecom_smart_streams.py), enter_chat with a passive text
+(the only callback that takes one); a later answer goes once through the message's
 response_url, else through the group's robot webhook."""
 
 from __future__ import annotations
@@ -19,17 +22,28 @@ from bot.channels.base import (
     photo_of,
     reject,
 )
-from bot.channels.render import WECOM_MARKDOWN, as_plain, render
+from bot.channels.payload import PayloadError, parse_json
+from bot.channels.render import WECOM_MARKDOWN, as_markdown, as_plain, render
 from bot.channels.wecom import RESPONSE_URL_SECONDS, Envelope
 from bot.channels.wecom_robots import (
     MARKDOWN_MAX_BYTES,
+    TEXT_MAX_BYTES,
     GroupRobots,
+    clip_bytes,
     robot_interval,
 )
+from bot.channels.wecom_smart_media import MediaLinks
+from bot.channels.wecom_smart_models import (
+    SealedBody,
+    StreamRefresh,
+    read_callback,
+    to_inbound,
+)
+from bot.channels.wecom_smart_streams import CONTENT_MAX_BYTES, Streams
 from bot.config import WeComBotChannelSettings
 from bot.http import Http
 from bot.media import MediaStore
-from bot.message import InboundMessage, Kind, Push, ReplyKind
+from bot.message import InboundMessage, Kind, MediaRef, Push, Reply, ReplyKind
 from bot.outbox import SendError
 from bot.store import KeyValue
 from storage.repos import UnitOfWork
@@ -38,7 +52,7 @@ log = logging.getLogger(__name__)
 
 
 class WeComBotChannel:
-    """The smart robot: group @mentions as encrypted JSON, answered passively."""
+    """The smart robot: encrypted JSON callbacks, answered passively with a stream."""
 
     def __init__(
         self,
@@ -58,65 +72,57 @@ class WeComBotChannel:
         self._kv = kv
         self._envelope = Envelope(settings.token, settings.encoding_aes_key, "", deps)
         self._robots = GroupRobots(settings.name, settings.api_base, uow, http, media)
+        self._streams = Streams(settings.name, kv, media)
+        self._links = MediaLinks(http, settings.encoding_aes_key, media.max_bytes)
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
         query = request.query
         if request.method == "GET":
             return self._envelope.url_check(self.name, query)
         try:
-            envelope = json.loads(await request.read())
-            encrypted = str(envelope["encrypt"]) if isinstance(envelope, dict) else ""
-        except (ValueError, KeyError) as exc:
+            sealed = parse_json(SealedBody, await request.read())
+        except PayloadError as exc:
             return reject(self._deps, self.name, 400, f"not a smart-robot callback: {exc}")
-        problem = self._envelope.problem(query, encrypted)
+        problem = self._envelope.problem(query, sealed.encrypt)
         if problem:
             return reject(self._deps, self.name, 403, problem)
         try:
-            msg = self.parse(json.loads(self._envelope.decrypt(encrypted, query)))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            read = read_callback(self._envelope.decrypt(sealed.encrypt, query).encode())
+        except ValueError as exc:  # PayloadError too
             return reject(self._deps, self.name, 400, f"not a smart-robot message: {exc}")
+        if read is None:
+            log.info("channel %s: a callback of a type the bot does not know", self.name)
+            return web.Response(text="")
+        callback, data = read
+        if isinstance(callback, StreamRefresh):
+            return self._sealed(await self._streams.refresh(callback.stream.id))
+        msg = to_inbound(self.name, callback, data, self._deps.clock.now())
         if msg is None:
+            log.info("channel %s: %s messages are not taken", self.name, data.get("msgtype"))
             return web.Response(text="")
         await self._remember_response_url(msg)
         replies = await deliver(self._deps, msg, self._deadline)
-        texts = [as_plain(r) for r in replies if r.text]  # a passive reply is plain text
+        if not replies:  # nothing to say, or late: the answer goes through the response_url
+            return web.Response(text="")
+        if msg.kind is Kind.EVENT:  # enter_chat
+            return self._passive_text(replies)
+        stream = await self._streams.answer(msg.msg_id, replies)
+        return web.Response(text="") if stream is None else self._sealed(stream)
+
+    def _passive_text(self, replies: tuple[Reply, ...]) -> web.Response:
+        texts = [as_plain(r) for r in replies if r.text]
         if not texts:
             return web.Response(text="")
-        plain = json.dumps(
-            {"msgtype": "text", "text": {"content": "\n\n".join(texts)}}, ensure_ascii=False
-        )
-        return web.json_response(self._envelope.seal(plain))
+        content = clip_bytes("\n\n".join(texts), TEXT_MAX_BYTES)
+        return self._sealed({"msgtype": "text", "text": {"content": content}})
 
-    def parse(self, data: Any) -> InboundMessage | None:
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-        msgtype = str(data["msgtype"])
-        is_group = data.get("chattype") == "group"
-        sender = str(data["from"]["userid"])
-        if msgtype == "text":
-            text = str(data["text"]["content"]).strip()
-            if is_group and text.startswith("@"):  # "@VillageBot 停水通知": drop the mention
-                text = text.split(maxsplit=1)[1] if " " in text else ""
-        elif msgtype == "mixed":
-            items = data["mixed"]["msg_item"]
-            text = " ".join(
-                str(i["text"]["content"]) for i in items if i.get("msgtype") == "text"
-            ).strip()
-        else:
-            log.info("channel %s: %s messages are not taken", self.name, msgtype)
-            return None
-        return InboundMessage(
-            channel=self.name,
-            msg_id=str(data["msgid"]),
-            chat_id=str(data["chatid"]) if is_group else sender,
-            is_group=is_group,
-            sender_id=sender,
-            kind=Kind.TEXT,
-            text=text,
-            mentioned=is_group,  # in a group only @mentions reach a smart robot
-            time=self._deps.clock.now(),  # the callback carries no time of its own
-            raw=data,
-        )
+    def _sealed(self, answer: dict[str, Any]) -> web.Response:
+        return web.json_response(self._envelope.seal(json.dumps(answer, ensure_ascii=False)))
+
+    async def download(self, media: MediaRef) -> bytes:
+        """The bytes of a picture a person sent, from its link (valid 5 minutes), decrypted.
+        Larger than the media limit: MediaError."""
+        return await self._links.fetch(media)
 
     async def _remember_response_url(self, msg: InboundMessage) -> None:
         """A message's response_url answers it once within an hour: kept for a reply that
@@ -139,9 +145,9 @@ class WeComBotChannel:
         url = await self._kv.get(key)
         if url is not None and await self._answerable(push):
             await self._kv.delete(key)  # usable once
-            content = push.reply.text
-            if push.reply.kind is ReplyKind.MARKDOWN:
-                content = render(content, WECOM_MARKDOWN, MARKDOWN_MAX_BYTES)
+            # markdown: a text's words shown as written, none of them read as markup
+            content = render(as_markdown(push.reply), WECOM_MARKDOWN, MARKDOWN_MAX_BYTES)
+            content = clip_bytes(content, CONTENT_MAX_BYTES)  # a response_url's markdown limit
             body = {"msgtype": "markdown", "markdown": {"content": content}}
             async with self._http.session.post(url, json=body) as resp:
                 code, reason = errcode(await json_answer(resp))

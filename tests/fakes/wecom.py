@@ -1,6 +1,7 @@
 """A local WeCom, as documented: group robot webhooks (a key, 20 messages a minute,
 errcodes; text, markdown, markdown_v2, image and news), the app's access token, messages
-and media downloads, and response_urls."""
+and media downloads, and response_urls; for the smart robot, encrypted pictures behind
+links that expire, and its callbacks (tests/fakes/wecom_smart.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.clock import Clock
 from tests.fakes.wechat import file_answer
 
 PER_MINUTE = 20
+BOT_MEDIA_SECONDS = 5 * 60  # a smart robot's picture link lives 5 minutes (§8.1)
 
 
 @dataclass
@@ -40,6 +42,8 @@ class FakeWeCom:
         self.token_refusals: list[int] = []  # errcodes of calls refused for their token
         self.members: dict[str, list[dict[str, Any]]] = {}  # userid -> app messages received
         self.responses: dict[str, list[dict[str, Any]]] = {}  # response code -> answers
+        self.bot_media: dict[str, tuple[bytes, datetime]] = {}  # smart robot: sealed, issued
+        self.bot_media_asked: list[str] = []
 
     def robot(self, key: str) -> GroupRobot:
         self.robots[key] = GroupRobot(key)
@@ -57,7 +61,26 @@ class FakeWeCom:
         app.router.add_post("/cgi-bin/message/send", self._message_send)
         app.router.add_post("/cgi-bin/aibot/response", self._response)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
+        app.router.add_get("/aibot-media/{name}", self._bot_media_get)
         return app
+
+    def bot_picture(self, base: str, sealed: bytes) -> str:
+        """The link a smart-robot callback gives for a picture (sealed: see seal_media), as
+        WeCom's storage signs it: valid BOT_MEDIA_SECONDS from now, by the fake's clock."""
+        name = f"p{len(self.bot_media) + 1}"
+        self.bot_media[name] = (sealed, self.clock.now())
+        return f"{base}/aibot-media/{name}?sign=q-sign-{name}"
+
+    async def _bot_media_get(self, request: web.Request) -> web.Response:
+        """The sealed file, or 403 once its link has expired (a 404 for one never issued)."""
+        name = request.match_info["name"]
+        self.bot_media_asked.append(name)
+        if name not in self.bot_media or request.query.get("sign") != f"q-sign-{name}":
+            return web.Response(status=404, text="NoSuchKey")
+        sealed, issued = self.bot_media[name]
+        if self.clock.now() - issued > timedelta(seconds=BOT_MEDIA_SECONDS):
+            return web.Response(status=403, text="Request has expired")
+        return web.Response(body=sealed, content_type="application/octet-stream")
 
     def _refused(self, request: web.Request) -> web.Response | None:
         """The answer to a call whose access token is missing (41001), expired (42001) or
