@@ -1,90 +1,56 @@
-"""DingTalk: the app robot's callback in, and group pushes through each group's custom robot.
+"""DingTalk: the app robot's callback in (HTTP, or frames of the Stream mode's WebSocket);
+pushes out are in dingtalk_send.py.
 
-The callback is signed in its `timestamp`/`sign` headers (HMAC-SHA256 of timestamp + "\\n" +
-app secret, keyed by the app secret); it is checked in constant time, within an hour of our
-clock, before the body is read as JSON. The reply goes back in the HTTP response. Pushes to
-a group go through that group's custom robot webhook (at most 20 a minute per robot, or
-DingTalk bans it for 10 minutes with errcode 130101), signed when it has a secret.
+A plain callback is signed in its `timestamp`/`sign` headers (HMAC-SHA256 of timestamp +
+"\\n" + app secret, keyed by the app secret), checked in constant time and within the
+configured window of our clock before the body is read; the reply goes back in the HTTP
+response. With a token and aes_key set, only the encrypted callback (dingtalk_crypto.py) is
+taken. Either way every field of the message is validated (dingtalk_payload.py) before
+anything is stored or handled: bad input is a 400 and one log line.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 from aiohttp import web
 
-from bot.channels.base import ChannelDeps, deliver, errcode, json_answer, read_limited, reject
+from bot.channels.base import ChannelDeps, deliver, read_limited, reject
+from bot.channels.dingtalk_crypto import CallbackCrypto
+from bot.channels.dingtalk_payload import (
+    Envelope,
+    Event,
+    RobotCallback,
+    RobotMessage,
+    robot_message,
+    to_inbound,
+)
+from bot.channels.dingtalk_send import ROBOT_INTERVAL, Sender, body_of, joined, sign
 from bot.channels.dingtalk_stream import Stream
-from bot.channels.render import DINGTALK_MARKDOWN, PLAIN, render
+from bot.channels.payload import PayloadError, load_json, parse_json, validated
 from bot.channels.robots import RobotBook
 from bot.channels.tokens import AccessToken
 from bot.config import DingTalkChannelSettings
 from bot.http import Http
-from bot.message import InboundMessage, Kind, MediaRef, Push, Reply, ReplyKind
+from bot.message import InboundMessage, MediaRef, Push
 from bot.outbox import SendError
 from bot.store import KeyValue
 from storage.repos import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-TIMESTAMP_WINDOW_MS = 3_600_000  # DingTalk's own tolerance for its signatures
-ROBOT_INTERVAL = 3.0  # 20 messages a minute per custom robot
-ROBOT_BAN_SECONDS = 600  # what DingTalk imposes after errcode 130101
 SESSION_MARGIN = 60  # stop using a session webhook this long before it expires
-THROTTLED = 130101
-# The robot's token or signature is wrong, the group is gone, or the message is refused for
-# its content: sending it again cannot help.
-PERMANENT = {300001, 310000, 400013, 400101, 400102, 410100}
 
 
-def sign(secret: str, timestamp: str) -> str:
-    """base64(HMAC-SHA256(key=secret, msg=timestamp + "\\n" + secret)), as DingTalk signs."""
-    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256)
-    return base64.b64encode(digest.digest()).decode()
-
-
-def body_of(reply: Reply) -> dict[str, Any]:
-    """A DingTalk robot message: the same shape for a callback's answer, a session webhook
-    and a custom robot. Its markdown draws lists but no tables (PROTOCOLS.md §8.2): a table
-    goes as a numbered list. A photo a text carries stays the link in its text: robots have
-    no image message (PROTOCOLS.md §5)."""
-    at = {"atUserIds": list(reply.mentions)} if reply.mentions else {}
-    if reply.kind is ReplyKind.LINK:
-        link = {"title": reply.title, "text": reply.text, "messageUrl": reply.url}
-        return {"msgtype": "link", "link": {**link, "picUrl": reply.image}}
-    if reply.kind is ReplyKind.MARKDOWN:
-        lines = render(reply.text, PLAIN).strip().splitlines()
-        title = lines[0][:40] if lines else ""
-        message: dict[str, Any] = {
-            "msgtype": "markdown",
-            "markdown": {"title": title or "通知", "text": render(reply.text, DINGTALK_MARKDOWN)},
-        }
-    else:
-        message = {"msgtype": "text", "text": {"content": reply.text}}
-    if at:
-        message["at"] = at
-    return message
-
-
-def _joined(replies: tuple[Reply, ...]) -> Reply:
-    """Several replies as one message: the callback's response carries only one."""
-    if len(replies) == 1:
-        return replies[0]
-    kind = (
-        ReplyKind.MARKDOWN
-        if any(r.kind is ReplyKind.MARKDOWN for r in replies)
-        else ReplyKind.TEXT
-    )
-    mentions = tuple(dict.fromkeys(m for r in replies for m in r.mentions))
-    return Reply(kind=kind, text="\n\n".join(r.text for r in replies), mentions=mentions)
+def _opened(crypto: CallbackCrypto, encrypt: str) -> Event | RobotMessage:
+    """What a signed envelope holds: an event, or a robot message; PayloadError if neither."""
+    data = load_json(crypto.open(encrypt))
+    if isinstance(data, dict) and "EventType" in data:
+        return validated(Event, data)
+    return validated(RobotCallback, data).root
 
 
 class DingTalkChannel:
@@ -103,33 +69,96 @@ class DingTalkChannel:
         self._stream = (
             Stream(settings, http, self.take_streamed) if settings.mode == "stream" else None
         )
+        self._crypto = (
+            CallbackCrypto(settings.token, settings.aes_key, settings.app_key)
+            if settings.aes_key
+            else None
+        )
         self._robot_code = settings.robot_code or settings.app_key
         self._settings = settings
         self._deps = deps
         self._deadline = deadline
         self._http = http
         self._robots = RobotBook(uow, settings.name)
+        self._sender = Sender(settings, deps.clock, http, kv, self._token, self._robots)
 
     # --- in ---------------------------------------------------------------------------
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
         if request.method != "POST":
             return reject(self._deps, self.name, 405, "DingTalk callbacks are POSTs")
-        problem = self._check_signature(request.headers.get("timestamp", ""), request.headers)
+        if self._crypto is not None:
+            return await self._encrypted(request, self._crypto)
+        problem = self._check_signature(request.headers)
         if problem:
             return reject(self._deps, self.name, 403, problem)
         try:
-            payload = json.loads(await request.read())
-            msg = self.parse(payload)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            message = robot_message(await request.read())
+        except PayloadError as exc:
             return reject(self._deps, self.name, 400, f"not a DingTalk robot message: {exc}")
+        msg = self._inbound(message)
         if msg is None:
             return web.json_response({})
-        await self._remember_session(msg, payload)
+        await self._remember_session(msg, message)
         replies = await deliver(self._deps, msg, self._deadline)
         if not replies:
             return web.json_response({})
-        return web.json_response(body_of(_joined(replies)))
+        return web.json_response(body_of(joined(replies)))
+
+    async def _encrypted(self, request: web.Request, crypto: CallbackCrypto) -> web.Response:
+        """The encrypted callback: DingTalk's URL check, or a robot message, whose replies
+        go through its session webhook (the answer can only be the encrypted "success")."""
+        query = request.query
+        given = query.get("msg_signature") or query.get("signature", "")
+        timestamp = query.get("timestamp") or query.get("timeStamp", "")
+        nonce = query.get("nonce", "")
+        if not (given and timestamp and nonce):
+            return reject(self._deps, self.name, 403, "only encrypted callbacks are taken")
+        try:
+            envelope = parse_json(Envelope, await request.read())
+        except PayloadError as exc:
+            return reject(self._deps, self.name, 400, f"not an encrypted callback: {exc}")
+        if not crypto.signed(given, timestamp, nonce, envelope.encrypt):
+            return reject(self._deps, self.name, 403, "bad msg_signature")
+        problem = self._stale(timestamp)
+        if problem:
+            return reject(self._deps, self.name, 403, problem)
+        try:
+            inside = _opened(crypto, envelope.encrypt)
+        except PayloadError as exc:
+            return reject(self._deps, self.name, 400, f"not a DingTalk callback: {exc}")
+        if isinstance(inside, Event):  # the URL check, or an event the app subscribed to
+            log.info("channel %s: event %s answered", self.name, inside.event_type)
+        else:
+            await self._take(inside)
+        now_ms = str(int(self._deps.clock.now().timestamp() * 1000))
+        return web.json_response(crypto.seal("success", now_ms))
+
+    def _check_signature(self, headers: Any) -> str:
+        timestamp, given = headers.get("timestamp", ""), headers.get("sign", "")
+        if not (timestamp and given):
+            return "signature missing"
+        problem = self._stale(timestamp)
+        if problem:
+            return problem
+        # Some proxies turn a "+" of the base64 into a space on the way.
+        given = given.replace(" ", "+").encode("utf-8", "replace")
+        if not hmac.compare_digest(sign(self._settings.app_secret, timestamp).encode(), given):
+            return "bad signature"
+        return ""
+
+    def _stale(self, timestamp: str) -> str:
+        """Why a callback's timestamp (epoch ms) is refused, or "" when it is in the window."""
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 15):
+            return "bad timestamp"
+        skew = abs(self._deps.clock.now().timestamp() * 1000 - int(timestamp))
+        return "stale timestamp" if skew > self._settings.replay_window_seconds * 1000 else ""
+
+    def _inbound(self, message: RobotMessage) -> InboundMessage | None:
+        msg = to_inbound(message, self.name, self._deps.clock.now())
+        if msg is None:
+            log.info("channel %s: %s messages are not taken", self.name, message.msgtype)
+        return msg
 
     async def download(self, media: MediaRef) -> bytes:
         """The bytes of a picture or file a person sent (its download code), fetched at once:
@@ -161,80 +190,15 @@ class DingTalkChannel:
             raise SendError(f"no access token: HTTP {resp.status} {answer.get('code', '')}")
         return str(answer["accessToken"]), float(answer.get("expireIn", 7200))
 
-    async def _remember_session(self, msg: InboundMessage, payload: dict[str, Any]) -> None:
+    async def _remember_session(self, msg: InboundMessage, message: RobotMessage) -> None:
         """Keep the message's session webhook while it lives (about 90 minutes): pushes to
         this chat go through it, 1:1 chats included. Only DingTalk's own send-by-session URL
         is taken, so a forged callback cannot make the bot post elsewhere."""
-        url = str(payload.get("sessionWebhook", ""))
-        expires_ms = int(payload.get("sessionWebhookExpiredTime") or 0)
+        url = message.session_webhook
+        expires_ms = message.session_webhook_expired_time or 0
         ttl = expires_ms / 1000 - self._deps.clock.now().timestamp() - SESSION_MARGIN
         if url.startswith(f"{self._settings.oapi_base}/robot/sendBySession?") and ttl > 0:
             await self._kv.set(self._kv.keys.session_webhook(self.name, msg.chat_id), url, ttl)
-
-    def _check_signature(self, timestamp: str, headers: Any) -> str:
-        given = headers.get("sign", "")
-        if not (timestamp and given):
-            return "signature missing"
-        # Some proxies turn a "+" of the base64 into a space on the way.
-        given = given.replace(" ", "+")
-        if not hmac.compare_digest(sign(self._settings.app_secret, timestamp), given):
-            return "bad signature"
-        try:
-            skew = abs(self._deps.clock.now().timestamp() * 1000 - int(timestamp))
-        except ValueError:
-            return "bad timestamp"
-        if skew > TIMESTAMP_WINDOW_MS:
-            return "stale timestamp"
-        return ""
-
-    def parse(self, data: Any) -> InboundMessage | None:
-        """The channel-neutral message of a robot callback (or a Stream frame's data);
-        None for kinds the bot does not take."""
-        if not isinstance(data, dict):
-            raise ValueError("the body is not a JSON object")
-        msgtype = str(data["msgtype"])
-        is_group = str(data.get("conversationType", "1")) == "2"
-        sender = str(data.get("senderStaffId") or data["senderId"])
-        content = data.get("content") or {}
-        text, media, kind = "", None, Kind.TEXT
-        if msgtype == "text":
-            text = str(data["text"]["content"]).strip()
-        elif msgtype == "picture":
-            kind = Kind.IMAGE
-            media = MediaRef(
-                media_id=str(content.get("downloadCode") or content["pictureDownloadCode"])
-            )
-        elif msgtype == "richText":
-            parts = content["richText"]
-            text = "".join(str(p["text"]) for p in parts if "text" in p).strip()
-            codes = [str(p["downloadCode"]) for p in parts if p.get("downloadCode")]
-            if codes:
-                kind, media = Kind.IMAGE, MediaRef(media_id=codes[0])
-        elif msgtype == "audio":
-            kind = Kind.VOICE
-            text = str(content.get("recognition", "")).strip()
-            media = MediaRef(media_id=str(content.get("downloadCode", "")))
-        elif msgtype == "file":
-            media = MediaRef(media_id=str(content.get("downloadCode", "")))
-            text = str(content.get("fileName", ""))
-        else:
-            log.info("channel %s: %s messages are not taken", self.name, msgtype)
-            return None
-        created = int(data.get("createAt") or self._deps.clock.now().timestamp() * 1000)
-        return InboundMessage(
-            channel=self.name,
-            msg_id=str(data["msgId"]),
-            chat_id=str(data["conversationId"]) if is_group else sender,
-            is_group=is_group,
-            sender_id=sender,
-            sender_name=str(data.get("senderNick", "")),
-            kind=kind,
-            text=text,
-            media=media,
-            mentioned=bool(data.get("isInAtList", False)),
-            time=datetime.fromtimestamp(created / 1000, UTC),
-            raw=data,
-        )
 
     # --- stream mode ------------------------------------------------------------------
 
@@ -246,14 +210,18 @@ class DingTalkChannel:
         if self._stream is not None:
             await self._stream.stop()
 
-    async def take_streamed(self, payload: Any) -> None:
-        """A robot message from the stream: no HTTP response to answer in, so its replies
-        are pushed (through the message's session webhook)."""
-        msg = self.parse(payload)
+    async def take_streamed(self, data: str) -> None:
+        """A robot message from the stream (a frame's data); PayloadError when it is none."""
+        await self._take(robot_message(data.encode("utf-8", "replace")))
+
+    async def _take(self, message: RobotMessage) -> None:
+        """A message with no HTTP response to answer in: its replies are pushed (through
+        its session webhook)."""
+        msg = self._inbound(message)
         if msg is None:
             return
-        await self._remember_session(msg, payload)
-        self._deps.tasks.spawn(self._answer(msg), name=f"stream {msg.msg_id}")
+        await self._remember_session(msg, message)
+        self._deps.tasks.spawn(self._answer(msg), name=f"{self.name} {msg.msg_id}")
 
     async def _answer(self, msg: InboundMessage) -> None:
         outcome = await self._deps.dispatcher.feed(msg)
@@ -269,64 +237,4 @@ class DingTalkChannel:
         return ROBOT_INTERVAL if push.is_group else 0.0
 
     async def send(self, push: Push) -> str:
-        """Through the chat's live session webhook; else a group's custom robot; else the
-        app robot's OpenAPI (group or 1:1) with the app's access token."""
-        session = await self._kv.get(self._kv.keys.session_webhook(self.name, push.chat_id))
-        if session is not None:
-            return await self._post(session, push.reply)
-        token, secret = await self._robots.robot(push.chat_id) if push.is_group else ("", "")
-        if token:
-            url = f"{self._settings.oapi_base}/robot/send?access_token={quote_plus(token)}"
-            if secret:
-                timestamp = str(int(self._deps.clock.now().timestamp() * 1000))
-                url += f"&timestamp={timestamp}&sign={quote_plus(sign(secret, timestamp))}"
-            return await self._post(url, push.reply)
-        return await self._send_by_api(push)
-
-    async def _send_by_api(self, push: Push) -> str:
-        reply = push.reply
-        if reply.kind is ReplyKind.MARKDOWN:
-            key, param = "sampleMarkdown", body_of(reply)["markdown"]
-        else:
-            key, param = "sampleText", {"content": reply.text}
-        body: dict[str, Any] = {
-            "robotCode": self._robot_code,
-            "msgKey": key,
-            "msgParam": json.dumps(param, ensure_ascii=False),
-        }
-        if push.is_group:
-            path, body["openConversationId"] = "/v1.0/robot/groupMessages/send", push.chat_id
-        else:
-            path, body["userIds"] = "/v1.0/robot/oToMessages/batchSend", [push.chat_id]
-        for attempt in (1, 2):
-            token = await self._token.get()
-            headers = {"x-acs-dingtalk-access-token": token}
-            url = f"{self._settings.api_base}{path}"
-            async with self._http.session.post(url, json=body, headers=headers) as resp:
-                if resp.status in (401, 403) and attempt == 1:
-                    await self._token.invalidate(token)
-                    continue
-                try:
-                    answer = await resp.json(content_type=None)
-                except ValueError:
-                    answer = {}
-                if resp.status == 200:
-                    return f"processQueryKey {answer.get('processQueryKey', '')}"
-                reason = (
-                    f"HTTP {resp.status} {answer.get('code', '')}: {answer.get('message', '')}"
-                )
-                if resp.status == 429:
-                    raise SendError(reason, retry_after=60)
-                raise SendError(reason, permanent=400 <= resp.status < 500)
-        raise AssertionError("unreachable")
-
-    async def _post(self, url: str, reply: Reply) -> str:
-        """Send one robot message (the URL holds a secret: it never appears in errors)."""
-        async with self._http.session.post(url, json=body_of(reply)) as resp:
-            answer = await json_answer(resp)
-        code, reason = errcode(answer)
-        if code == 0:
-            return reason
-        if code == THROTTLED:
-            raise SendError(reason, retry_after=ROBOT_BAN_SECONDS)
-        raise SendError(reason, permanent=code in PERMANENT)
+        return await self._sender.send(push)

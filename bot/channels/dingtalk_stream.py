@@ -1,6 +1,7 @@
 """DingTalk Stream mode: the bot opens DingTalk's outbound WebSocket and keeps it open, so a
 township server behind NAT needs no public URL. Every frame is ACKed at once (DingTalk
-resends what is not); robot messages are handed to the channel."""
+resends what is not); robot messages are handed to the channel, which validates them. A bad
+frame is logged and dropped: it never ends the connection."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import quote_plus
 
 from aiohttp import ClientWebSocketResponse, WSMsgType
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
+from bot.channels.payload import PayloadError, parse_json
 from bot.config import DingTalkChannelSettings
 from bot.http import Http
 from bot.outbox import SendError
@@ -22,6 +25,24 @@ log = logging.getLogger(__name__)
 
 TOPIC = "/v1.0/im/bot/messages/get"  # robot messages over the stream
 RETRY_SECONDS = 10.0
+MAX_DATA = 1024 * 1024  # a robot message is a few kilobytes
+
+
+class FrameHeaders(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="ignore", frozen=True)
+
+    message_id: str = Field(min_length=1, max_length=128)
+    topic: str = Field("", max_length=256)
+
+
+class Frame(BaseModel):
+    """A frame as DingTalk sends it; its data (JSON in a string) is the channel's to read."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    type: str = Field("", max_length=32)
+    headers: FrameHeaders
+    data: str = Field("{}", max_length=MAX_DATA)
 
 
 class Stream:
@@ -29,7 +50,7 @@ class Stream:
         self,
         settings: DingTalkChannelSettings,
         http: Http,
-        take: Callable[[Any], Awaitable[None]],
+        take: Callable[[str], Awaitable[None]],
     ) -> None:
         self._settings = settings
         self._http = http
@@ -91,26 +112,36 @@ class Stream:
     async def _on_frame(self, ws: ClientWebSocketResponse, raw: str) -> bool:
         """ACK the frame, then hand it on. False when DingTalk asks for a new connection."""
         try:
-            frame = json.loads(raw)
-            headers = frame["headers"]
-            message_id = str(headers["messageId"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("channel %s: unreadable stream frame dropped", self._settings.name)
+            frame = parse_json(Frame, raw.encode("utf-8", "replace"))
+        except PayloadError as exc:
+            log.warning(
+                "channel %s: unreadable stream frame dropped: %s", self._settings.name, exc
+            )
             return True
-        topic, kind = headers.get("topic", ""), frame.get("type", "")
-        data = frame.get("data", "{}")
+        topic, kind = frame.headers.topic, frame.type
         ack = {
             "code": 200,
-            "headers": {"messageId": message_id, "contentType": "application/json"},
+            "headers": {"messageId": frame.headers.message_id, "contentType": "application/json"},
             "message": "OK",
-            "data": data if topic == "ping" else "{}",
+            "data": frame.data if topic == "ping" else "{}",
         }
         await ws.send_str(json.dumps(ack))
         if kind == "SYSTEM" and topic == "disconnect":
             return False
         if kind == "CALLBACK" and topic == TOPIC:
-            try:
-                await self._take(json.loads(data))
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                log.warning("channel %s: stream message refused: %s", self._settings.name, exc)
+            await self._hand_on(frame)
         return True
+
+    async def _hand_on(self, frame: Frame) -> None:
+        """Give the channel a robot message. It is ACKed already, so whatever goes wrong is
+        logged here: DingTalk would not resend it, and the connection must stay up."""
+        try:
+            await self._take(frame.data)
+        except PayloadError as exc:
+            log.warning("channel %s: stream message refused: %s", self._settings.name, exc)
+        except Exception:
+            log.exception(
+                "channel %s: stream message %s failed",
+                self._settings.name,
+                frame.headers.message_id,
+            )

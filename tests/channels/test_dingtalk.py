@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Services
-from bot.channels.dingtalk import body_of, sign
+from bot.channels.dingtalk_send import body_of, sign
 from bot.clock import FixedClock
 from bot.i18n import Translations
 from bot.message import Reply, ReplyKind
 from storage.models import InboundLog
 from tests.channels.dingtalk_support import body, headers, signature, text_payload
+from tests.conftest import ADMIN
 
 ZH = Translations().for_locale("zh_CN")
 VECTOR_MS = 1_700_000_000_000
@@ -227,7 +228,7 @@ async def test_a_kind_the_bot_does_not_take_is_acknowledged_and_not_handled(
 async def test_the_metrics_count_refusals(client: Any, clock: FixedClock) -> None:
     at = now_ms(clock)
     await client.post("/callback/ding", data=b"{}", headers={"timestamp": str(at)})
-    text = await (await client.get("/metrics")).text()
+    text = await (await client.get("/metrics", headers=ADMIN)).text()
     line = 'villagebot_inbound_messages_total{channel="ding",kind="unknown",result="rejected"}'
     assert f"{line} 1.0" in text
 

@@ -15,7 +15,7 @@ from bot.app import SERVICES, Services, create_app
 from bot.clock import FixedClock
 from bot.config import DingTalkChannelSettings, Settings
 from bot.i18n import Translations
-from tests.channels.dingtalk_support import text_payload
+from tests.channels.dingtalk_support import body, text_payload
 from tests.conftest import DINGTALK_APP_KEY, DINGTALK_APP_SECRET
 from tests.fakes.dingtalk import FakeDingTalk
 
@@ -102,3 +102,27 @@ async def test_a_bad_frame_is_dropped_without_breaking_the_stream(streaming: Str
     await fake.frame("SYSTEM", "ping", "p-2", {})
     await eventually(lambda: any(a["headers"]["messageId"] == "p-2" for a in fake.acks))
     assert len(fake.streams) == 1  # still the same connection
+
+
+async def test_garbage_frames_do_not_stop_the_next_good_message(
+    streaming: Streaming, clock: FixedClock
+) -> None:
+    fake, base = streaming.fake, streaming.base
+    fake.sessions["S2"] = []
+    at = int(clock.now().timestamp() * 1000)
+    good = text_payload("帮助", "after-garbage", at)
+    good["sessionWebhook"] = f"{base}/robot/sendBySession?session=S2"
+    await fake.streams[-1].send_str('{"headers": ' * 50_000)  # nested past any stack
+    await fake.streams[-1].send_str('{"type": "CALLBACK", "headers": {}}')  # no messageId
+    spoiled = body(text_payload("帮助", "g-1", at)).decode()
+    await fake.frame_of_text("CALLBACK", TOPIC, "g-1", spoiled.replace(str(at), "1e400", 1))
+    await fake.frame("CALLBACK", TOPIC, "g-2", {**good, "msgId": "g-2", "createAt": 10**20})
+    await fake.frame("CALLBACK", TOPIC, "g-3", {**good, "sessionWebhookExpiredTime": "soon"})
+    await fake.frame_of_text("CALLBACK", TOPIC, "g-4", '{"a":' * 5000 + "1" + "}" * 5000)
+    await fake.frame("CALLBACK", TOPIC, "good", good)
+    await eventually(lambda: bool(fake.sessions["S2"]))
+    assert fake.sessions["S2"][0]["text"]["content"].startswith(ZH.t("help.title.guest"))
+    acked = {a["headers"]["messageId"] for a in fake.acks}
+    assert {"g-1", "g-2", "g-3", "g-4", "good"} <= acked  # DingTalk need not resend them
+    assert len(fake.streams) == 1  # still the same connection
+    assert len(fake.sessions["S2"]) == 1  # only the good message was answered

@@ -158,6 +158,10 @@ class FakeDingTalk:
 
     async def frame(self, kind: str, topic: str, message_id: str, data: Any) -> None:
         """Send a frame down the newest stream connection, as DingTalk does."""
+        await self.frame_of_text(kind, topic, message_id, json.dumps(data, ensure_ascii=False))
+
+    async def frame_of_text(self, kind: str, topic: str, message_id: str, data: str) -> None:
+        """A frame whose data is this text as it stands (JSON no encoder would write)."""
         await self.streams[-1].send_str(
             json.dumps(
                 {
@@ -171,7 +175,7 @@ class FakeDingTalk:
                         "time": "1700000000000",
                         "topic": topic,
                     },
-                    "data": json.dumps(data, ensure_ascii=False),
+                    "data": data,
                 }
             )
         )
