@@ -19,13 +19,14 @@ from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.channels.render import as_markdown
 from bot.clock import Clock
 from bot.config import BotSettings
 from bot.context import Context, Conversation, State
 from bot.directory import Directory, Sender
 from bot.i18n import Translations
 from bot.media import Links, Photos
-from bot.message import InboundMessage, Push, Reply
+from bot.message import InboundMessage, Push, Reply, ReplyKind
 from bot.metrics import Metrics
 from bot.outbox import enqueue
 from bot.router import CANCEL_WORDS, HandlerResult, Match, Router
@@ -364,12 +365,17 @@ def _roles(sender: Sender) -> frozenset[Role]:
 
 
 def _joined(replies: Sequence[Reply]) -> Reply:
+    """Several replies as one message: markdown if any of them is (a text's words then
+    shown as written, none of them read as markup)."""
     if len(replies) == 1:
         return replies[0]
     mentions = tuple(dict.fromkeys(m for r in replies for m in r.mentions))
-    return replies[0].model_copy(
-        update={"text": "\n\n".join(r.text for r in replies), "mentions": mentions}
-    )
+    if any(r.kind is ReplyKind.MARKDOWN for r in replies):
+        text = "\n\n".join(as_markdown(r) for r in replies)
+        kind = ReplyKind.MARKDOWN
+    else:
+        text, kind = "\n\n".join(r.text for r in replies), replies[0].kind
+    return replies[0].model_copy(update={"text": text, "kind": kind, "mentions": mentions})
 
 
 def _ids(msg: InboundMessage) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from aiohttp import ClientError
 
+from bot.channels.render import as_markdown
 from bot.clock import Clock
 from bot.config import OutboxSettings
 from bot.i18n import Translations
@@ -359,10 +360,11 @@ class OutboxWorker:
             parts = [Reply.model_validate(r.reply) for r in (head, *texts)]
             title = self._translations.for_locale(None).t("outbox.digest", count=len(parts))
             # Markdown, which each sender draws for its platform (bot/channels/render.py);
-            # the parts' photos stay as the links in their texts: one digest, one message.
+            # a text's words are shown as written, never read as markup (a villager's
+            # "[点我](http://…)" in a report stays words); its photo's link still opens.
             merged = Reply(
                 kind=ReplyKind.MARKDOWN,
-                text="\n\n---\n\n".join([f"**{title}**", *(p.text for p in parts)]),
+                text="\n\n---\n\n".join([f"**{title}**", *(as_markdown(p) for p in parts)]),
                 mentions=tuple(dict.fromkeys(m for p in parts for m in p.mentions)),
             )
             head.reply = merged.model_dump(mode="json")

@@ -31,6 +31,7 @@ from storage.models import (
     RoleAssignment,
 )
 from tests.channels.dingtalk_support import body, headers, text_payload
+from tests.channels.markdown_reader import HOSTILE, as_typed, markup, read
 from tests.conftest import STACKS
 from tests.fakes.dingtalk import FakeDingTalk, Robot
 
@@ -293,6 +294,30 @@ async def test_a_long_backlog_for_a_throttled_robot_is_merged_into_one_digest(
     statuses = [r.status for r in await rows(stack)]
     assert statuses.count(OutboxStatus.SENT) == 1
     assert statuses.count(OutboxStatus.MERGED) == 24
+
+
+async def test_a_merged_backlog_shows_villagers_words_as_words(
+    make_stack: Make, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    """Report notices quoting what villagers wrote wait for a throttled robot and go as one
+    markdown digest: the group reads their words, and nothing of them is drawn as a link,
+    a picture, a heading, a quote, a table or an @mention."""
+    stack = await make_stack(merge_after=10)
+    await import_registry(stack.uow, read_registry(REGISTRY))
+    (robot,) = await add_groups(stack, fake, 1)
+    photo = "【随手拍 #7】路灯坏了\n照片：https://v.example/media/ab_cd.jpg"
+    texts = [f"【随手拍 #{k}】{words}" for k, words in enumerate(HOSTILE)] + [photo]
+    await push(stack, {"cid0": texts})
+    await drain(stack, clock, step=3.0, passes=20)
+    (digest,) = robot.received
+    assert digest["msgtype"] == "markdown"
+    title, *parts = digest["markdown"]["text"].split(f"\n\n{SEPARATOR}\n\n")
+    assert title.startswith("**")  # the bot's own bold still draws
+    assert title.endswith("**")
+    assert [read(p) for p in parts] == [as_typed(t) for t in texts]  # every word, in order
+    for part in parts:
+        assert markup(part) == {}, part
+    assert parts[-1].endswith("照片：https://v.example/media/ab_cd.jpg")  # the link opens
 
 
 @pytest.mark.parametrize("settings", [STACKS[1]], indirect=True, ids=["production"])

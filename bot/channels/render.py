@@ -1,14 +1,30 @@
 """Markdown as each platform draws it. The bot writes one markdown (headings, bold, links,
 tables, lists, `---` rules); each sender renders it, when it sends, for what its target
 draws (PROTOCOLS.md §8.2): a table becomes one line per row where tables are not drawn.
+A person's words in it (marked with escape.user_text) are escaped for the target and
+hidden from the parse here, so that only the bot's own markup is ever read as markup.
 """
 
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.channels.escape import (
+    MARKERS,
+    SPAN,
+    any_markdown,
+    dingtalk_markdown,
+    newlines,
+    plain,
+    strip_markers,
+    user_text,
+    wecom_markdown,
+    wecom_markdown_v2,
+)
 from bot.message import Reply, ReplyKind
 
 
@@ -21,13 +37,16 @@ class Renders:
     lists: bool = True
     rules: bool = True  # `---` separators
     mentions: bool = False  # `<@userid>` in the text
+    escape: Callable[[str], str] = any_markdown  # a person's words, shown as written
 
 
-PLAIN = Renders(markdown=False, tables=False, lists=False, rules=False)
+PLAIN = Renders(markdown=False, tables=False, lists=False, rules=False, escape=plain)
 EVERYTHING = Renders(mentions=True)  # the simulator shows what it is given
-WECOM_MARKDOWN = Renders(tables=False, lists=False, rules=False, mentions=True)
-WECOM_MARKDOWN_V2 = Renders()
-DINGTALK_MARKDOWN = Renders(tables=False, rules=False)
+WECOM_MARKDOWN = Renders(
+    tables=False, lists=False, rules=False, mentions=True, escape=wecom_markdown
+)
+WECOM_MARKDOWN_V2 = Renders(escape=wecom_markdown_v2)
+DINGTALK_MARKDOWN = Renders(tables=False, rules=False, escape=dingtalk_markdown)
 
 SEPARATOR = "——————"  # a rule where `---` is not drawn
 GAP = "\u3000"  # between a row's name and its figures
@@ -49,15 +68,26 @@ CODE = re.compile(r"`([^`\n]+)`")
 MENTION = re.compile(r"<@([^>\s]+)>")
 ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
 PIPE = re.compile(r"(?<!\\)\|")
+# A character set aside from the parse stands for itself: U+E000 plus its code (`\*` of the
+# bot's, and the punctuation and line breaks of a person's words once escaped).
+HIDDEN = re.compile("[\ue000-\ue07f]")
+HIDE = str.maketrans({c: chr(0xE000 + ord(c)) for c in string.punctuation + "\n"})
+NEWLINE = chr(0xE000 + ord("\n"))
+TYPED_HIDDEN = dict.fromkeys(range(0xE000, 0xE080), "\ufffd")  # typed, they are nothing
 
 
 def width(text: str) -> int:
     """Display width in cells: Chinese characters (east-asian wide, full-width and, in the
     Chinese fonts phones use, ambiguous ones like — and …) take two."""
-    return sum(
-        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WFA" else 1
-        for ch in text
-    )
+    return sum(_cells_of(ch) for ch in text)
+
+
+def _cells_of(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    if "\ue000" <= ch <= "\ue07f":  # set aside: it is drawn as the ASCII it stands for
+        return 1
+    return 2 if unicodedata.east_asian_width(ch) in "WFA" else 1
 
 
 def pad(text: str, cells: int, *, right: bool = False) -> str:
@@ -76,18 +106,34 @@ class Table:
 
 
 def has_table(text: str) -> bool:
-    return any(isinstance(b, Table) for b in _blocks(text.splitlines()))
+    return any(isinstance(b, Table) for b in _blocks(_marked(text, PLAIN).splitlines()))
 
 
 def render(text: str, target: Renders, limit: int | None = None) -> str:
     """`text` (the bot's markdown) as `target` draws it. Where tables are not drawn each row
     is a line, its name then each figure with its heading; if that would pass `limit` bytes,
-    the headings are said once above the rows instead."""
-    blocks = _blocks(text.splitlines())
-    out = _render(blocks, target, compact=False)
+    the headings are said once above the rows instead. A person's words in it are shown as
+    written; no marker is left."""
+    blocks = _blocks(_marked(text, target).splitlines())
+    out = _shown(_render(blocks, target, compact=False))
     if limit is not None and len(out.encode()) > limit and not target.tables:
-        out = _render(blocks, target, compact=True)
+        out = _shown(_render(blocks, target, compact=True))
     return out
+
+
+def _marked(text: str, target: Renders) -> str:
+    """The text with each person's words escaped for `target`, then set aside from the
+    parse (a `#` or a line break of theirs starts nothing here either)."""
+
+    def words(span: re.Match[str]) -> str:
+        typed = newlines(span.group(1).translate(TYPED_HIDDEN))
+        return target.escape(typed).translate(HIDE)
+
+    return MARKERS.sub("", SPAN.sub(words, text))
+
+
+def _shown(text: str) -> str:
+    return HIDDEN.sub(lambda m: chr(ord(m.group(0)) - 0xE000), text)
 
 
 def _render(blocks: list[str | Table], target: Renders, *, compact: bool) -> str:
@@ -126,6 +172,7 @@ def _cells(line: str) -> list[str]:
 
 
 def _table_of(source: list[str]) -> Table:
+    source = [line.replace(NEWLINE, " ") for line in source]  # a row is one line
     header = _cells(source[0])
     right = [c.endswith(":") for c in _cells(source[1])]
     rows = [_fit(_cells(line), len(header)) for line in source[2:]]
@@ -162,8 +209,7 @@ def _inline(text: str, target: Renders) -> str:
     text = CODE.sub(r"\1", text)
     while BOLD.search(text):  # nested: **a **b** c**
         text = BOLD.sub(r"\2", text)
-    text = ITALIC.sub(r"\1", text).replace("**", "")
-    return re.sub("[\ue000-\ue07f]", lambda m: chr(ord(m.group(0)) - 0xE000), text)
+    return ITALIC.sub(r"\1", text).replace("**", "")  # what was set aside: by _shown
 
 
 def _link(m: re.Match[str]) -> str:
@@ -245,4 +291,17 @@ def _fill(shown: str, cells: int, *, right: bool = False) -> str:
 
 def as_plain(reply: Reply) -> str:
     """A reply's text for a channel that shows only plain text."""
-    return render(reply.text, PLAIN) if reply.kind is ReplyKind.MARKDOWN else reply.text
+    return as_shown(reply, PLAIN)
+
+
+def as_shown(reply: Reply, target: Renders) -> str:
+    """A reply's text as `target` shows it: markdown drawn for it, a text as it is."""
+    if reply.kind is ReplyKind.MARKDOWN:
+        return render(reply.text, target)
+    return strip_markers(reply.text)
+
+
+def as_markdown(reply: Reply) -> str:
+    """A reply as the bot's markdown, to go with others in one markdown message: a text's
+    words are shown as written (its links still open), none of them read as markup."""
+    return reply.text if reply.kind is ReplyKind.MARKDOWN else user_text(reply.text)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.channels.escape import user_text
 from handlers.points.rules import month_start
 from handlers.reports.stats import ReportStats, hours, percent, summarize
 from handlers.tell import Tell
@@ -115,7 +116,7 @@ async def weekly(
         r, w = row.reports, row.week
         cells = [
             str(place),
-            row.unit.name,
+            user_text(row.unit.name),  # a name as written: a `|` in it splits no cell
             str(r.total),
             percent(r.closure_rate),
             percent(r.on_time_rate),
@@ -135,7 +136,7 @@ async def weekly(
         "digest.weekly",
         purpose="digest",
         markdown=True,
-        unit=unit.name,
+        unit=user_text(unit.name),
         period=period,
         rows="\n".join(table),
     )

@@ -5,7 +5,10 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from bot.channels.escape import user_text
 from bot.channels.render import (
     DINGTALK_MARKDOWN,
     EVERYTHING,
@@ -16,11 +19,15 @@ from bot.channels.render import (
     WECOM_MARKDOWN_V2,
     WIDE_PAD,
     Renders,
+    as_markdown,
+    as_plain,
     has_table,
     pad,
     render,
     width,
 )
+from bot.message import Reply, ReplyKind
+from tests.channels.markdown_reader import HOSTILE, LINE_BREAKS, as_typed, markup, read
 
 RANKING = (
     "### 河口镇一周简报\n\n"
@@ -160,3 +167,110 @@ def test_markdown_cells_are_aligned_by_what_is_drawn() -> None:
     assert lines == ["1. **柳树村**" + WIDE_PAD + "分 9", "2. **杨庄**" + WIDE_PAD * 2 + "分 8"]
     starts = [drawn_width(render(line, PLAIN).split("分")[0]) for line in lines]
     assert starts[0] == starts[1]
+
+
+# --- a person's words in the bot's markdown ---------------------------------------------------
+
+# Each markdown dialect, and what its reader may take for markup besides links, headings,
+# quotes, lists, emphasis, code and tags: `|` (a table) and `@someone` (DingTalk's mentions).
+DIALECTS = {
+    "wecom markdown": (WECOM_MARKDOWN, {"tables": False, "at": False}),
+    "wecom markdown_v2": (WECOM_MARKDOWN_V2, {"tables": True, "at": False}),
+    "dingtalk markdown": (DINGTALK_MARKDOWN, {"tables": True, "at": True}),
+    "simulator": (EVERYTHING, {"tables": True, "at": True}),
+}
+LINK = "[详情](https://v.example/r/1)"
+
+
+def notice(words: str) -> str:
+    """The bot's markdown with a villager's words after a label, on a line of their own and
+    in a table's cell."""
+    said = user_text(words)
+    return (
+        f"### 新上报\n\n**内容**：{said}\n\n{said}\n\n"
+        f"| 村 | 说明 |\n|---|---|\n| 柳树村 | {said} |\n\n{LINK}"
+    )
+
+
+@pytest.mark.parametrize("words", HOSTILE)
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_villagers_words_form_no_markup_where_the_bots_own_still_draws(
+    dialect: str, words: str
+) -> None:
+    target, reads = DIALECTS[dialect]
+    shown = render(notice(words), target)
+    # nothing of theirs is a link, an image, a heading, a quote, a mention, a table cell…
+    assert markup(shown, **reads) == markup(render(notice("平安"), target), **reads)
+    # …while the bot's heading, bold label, link and table still draw
+    assert shown.startswith("### 新上报\n\n**内容**：")
+    assert LINK in shown
+    if target.tables:
+        assert "| 村 | 说明 |\n|---|---|\n| 柳树村 | " in shown
+    # and their words read as they typed them
+    assert as_typed(words) in read(shown)
+    assert "\x1e" not in shown
+    assert "\x1f" not in shown
+
+
+@pytest.mark.parametrize("words", HOSTILE)
+def test_in_plain_text_a_villagers_words_are_exactly_as_typed(words: str) -> None:
+    shown = render(notice(words), PLAIN)
+    words = LINE_BREAKS.sub("\n", words)  # a line separator is a line
+    assert f"内容：{words}\n\n{words}\n\n" in shown  # the bot's ** gone, theirs kept
+    assert "\x1e" not in shown
+    assert "\x1f" not in shown
+    assert as_plain(Reply(kind=ReplyKind.MARKDOWN, text=notice(words))) == shown
+
+
+def test_a_pipe_or_a_line_break_in_a_cell_keeps_the_row_one_row() -> None:
+    east, lines = user_text("东|西"), user_text("甲\n乙")
+    text = f"| 村 | 说明 |\n|---|---|\n| {east} | {lines} |"
+    assert render(text, WECOM_MARKDOWN_V2) == "| 村 | 说明 |\n|---|---|\n| 东｜西 | 甲 乙 |"
+    assert render(text, PLAIN) == f"东|西{WIDE_PAD}说明 甲 乙"
+    assert has_table(text)
+    assert not has_table(user_text("| a | b |\n|---|---|\n| c | d |"))  # theirs is words
+
+
+def test_a_link_in_their_words_still_opens_and_theirs_cannot_be_dressed_up() -> None:
+    words = (
+        "照片：https://v.example/media/ab_cd.jpg?size=2&x=1#top。点[这里](https://evil.example)"
+    )
+    for target, _ in DIALECTS.values():
+        shown = render(user_text(words), target)
+        assert "https://v.example/media/ab_cd.jpg?size=2&x=1#top。" in shown
+        assert "［这里］（https://evil.example）" in shown
+
+
+def test_a_text_joined_into_markdown_keeps_its_words_and_markdown_stays_markdown() -> None:
+    text = Reply.of_text("【随手拍 #12】[点我](http://evil)")
+    assert render(as_markdown(text), DINGTALK_MARKDOWN) == "【随手拍 #12】［点我］（http://evil）"
+    table = Reply(kind=ReplyKind.MARKDOWN, text="**周报**")
+    assert as_markdown(table) == "**周报**"
+
+
+def test_no_marker_leaves_the_bot_even_from_a_span_cut_short() -> None:
+    cut = user_text("[点我](http://evil)")[:-1] + "\n# 标题"  # its end cut off
+    for target, reads in DIALECTS.values():
+        shown = render(cut, target)
+        assert markup(shown, **reads) == {}
+        assert "\x1e" not in shown
+    plain_text = Reply.of_text(f"您好 {user_text('王五')}")
+    assert as_plain(plain_text) == "您好 王五"
+
+
+# Words made mostly of what markdown reads (no "://": links are kept as typed, above).
+SYNTAX = st.lists(
+    st.sampled_from([*"[]()!#>*_`<@|~-+=.\\ \n\u00a0\u2003\u3000\u2028", "1.", "abc", "中文"]),
+    min_size=1,
+    max_size=40,
+).map("".join)
+
+
+@given(words=SYNTAX)
+def test_no_text_of_theirs_is_read_as_markup_in_any_dialect(words: str) -> None:
+    said = user_text(words)  # after the bot's label, and at the start of a line
+    for target, reads in DIALECTS.values():
+        shown = render(f"**内容**：{said}\n{said}", target)
+        assert markup(shown, **reads) == markup("**内容**：", **reads)
+        assert read(shown) == read("**内容**：") + as_typed(f"{words}\n{words}")
+    assert render(user_text(words), PLAIN) == LINE_BREAKS.sub("\n", words)
