@@ -31,6 +31,7 @@ from bot.metrics import Metrics
 from bot.outbox import enqueue
 from bot.router import CANCEL_WORDS, HandlerResult, Match, Router
 from bot.store import KeyValue
+from storage.db import database_down
 from storage.logwriter import InboundLogWriter
 from storage.models import InboundResult, Role
 from storage.repos import Store, UnitOfWork
@@ -121,8 +122,12 @@ class Dispatcher:
                 raise
         deadline = time.monotonic() + wait
         while True:
-            async with self._uow() as store:
-                row = await store.inbound.get(channel, msg_id)
+            try:
+                async with self._uow() as store:
+                    row = await store.inbound.get(channel, msg_id)
+            except Exception as exc:  # the database is away: the retry gets no answer, not a 500
+                log.warning("replies of %s/%s cannot be read: %s", channel, msg_id, exc)
+                return ()
             if row is not None:
                 return tuple(Reply.model_validate(r) for r in row.replies)
             if time.monotonic() + 0.2 > deadline:
@@ -199,8 +204,11 @@ class Dispatcher:
                 return await self._logged_elsewhere(msg)
         except IntegrityError:
             return await self._logged_elsewhere(msg)
-        except Exception:
-            log.exception("handler %s failed on message %s/%s", handler_name, *_ids(msg))
+        except Exception as exc:
+            if database_down(exc):  # one line each, not a traceback per message in an outage
+                log.error("message %s/%s: the database cannot be reached (%r)", *_ids(msg), exc)
+            else:
+                log.exception("handler %s failed on message %s/%s", handler_name, *_ids(msg))
             return await self._failed(msg)
         finally:
             self._metrics.handler_seconds.labels(handler_name).observe(
@@ -219,11 +227,11 @@ class Dispatcher:
         replies: tuple[Reply, ...],
     ) -> tuple[Reply, ...]:
         """Handled without the key-value store: a flow's step could not be read or kept. A
-        message that may have been a step (free text), or that starts a flow, says so."""
+        message nothing understood (it may have been a step's answer), or one that starts a
+        flow, says so."""
         self._metrics.degraded.labels(msg.channel).inc()
-        free_text = match is None or match.spec.command is None
-        if not replies or not (free_text or ctx.conversation.new_state is not None):
-            return replies
+        if not replies or not (match is None or ctx.conversation.new_state is not None):
+            return replies  # understood as something whole (a command, a report): no step lost
         last = replies[-1]
         note = ctx.t("degraded.flow_lost")
         return (*replies[:-1], last.model_copy(update={"text": f"{last.text}\n{note}"}))
@@ -307,10 +315,10 @@ class Dispatcher:
         apology = Reply.of_text(self._translations.for_locale(None).t("error.apology"))
         try:
             await self.log_writer.write(self._row(msg, None, "", InboundResult.ERROR, (apology,)))
-        except Exception:
+        except Exception as exc:
             # Not even the log could be written (database down): forget the dedup key so the
             # platform's retry is handled afresh instead of being dropped.
-            log.exception("could not log failed message %s/%s", *_ids(msg))
+            log.error("could not log failed message %s/%s: %s", *_ids(msg), type(exc).__name__)
             await self._kv.delete(self._kv.keys.dedup(msg.channel, msg.msg_id))
         return Outcome("error", (apology,))
 

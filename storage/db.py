@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -127,3 +129,10 @@ class WalCheckpointer:
                     log.exception("SQLite checkpoint failed; the next one will try again")
         finally:
             await engine.dispose()
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached (not that a handler is wrong)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OSError | OperationalError | InterfaceError | SQLTimeoutError)

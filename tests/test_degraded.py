@@ -44,6 +44,7 @@ async def test_messages_are_answered_without_redis(no_redis: Client) -> None:
     replies = await say(no_redis, "sim-guest-1", "帮助")
     assert replies
     assert ZH.t("error.apology") not in replies
+    assert ZH.t("degraded.flow_lost") not in replies[-1]  # a command is whole: no step lost
 
 
 async def test_a_retried_callback_is_handled_once_by_the_database(
