@@ -11,6 +11,7 @@ it did and does nothing twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 MISFIRE_GRACE_SECONDS = 3600  # a sweep missed by a restart or a change of leader still runs
+# A sweep that fails (the database away for a moment) is tried again after each of these,
+# not left to its next turn: a day's 09:00 check-in prompts must not be lost to a blip.
+# Every sweep records its steps, so running one again does nothing twice.
+RETRY_SECONDS = (15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
 
 def schedules(settings: Settings) -> dict[str, str]:
@@ -65,6 +70,8 @@ class Scheduler:
         self._tasks = TaskSet()
         self._busy: set[str] = set()
         self._leadership: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self.retry_seconds: tuple[float, ...] = RETRY_SECONDS
         self.leading = False
         zone = ZoneInfo(settings.bot.timezone)
         self._aps = AsyncIOScheduler(timezone=zone)
@@ -90,6 +97,7 @@ class Scheduler:
         self._leadership = asyncio.create_task(self._lead(), name="scheduler leadership")
 
     async def stop(self) -> None:
+        self._stopping.set()  # a sweep waiting to be tried again gives up now
         if self._leadership is not None:
             self._leadership.cancel()
             await asyncio.gather(self._leadership, return_exceptions=True)
@@ -134,7 +142,25 @@ class Scheduler:
         if name in self._busy:  # the last run is still going: this one would find nothing new
             log.warning("sweep %s: still running, this round skipped", name)
             return
-        self._tasks.spawn(self.run(name), name=f"sweep {name}")
+        self._tasks.spawn(self.run_retrying(name), name=f"sweep {name}")
+
+    async def run_retrying(self, name: str) -> None:
+        """Run a sweep at its turn; if it fails, again after each of `retry_seconds`."""
+        for attempt, wait in enumerate((*self.retry_seconds, None), start=1):
+            try:
+                await self.run(name)
+            except Exception as exc:
+                if wait is None:
+                    log.exception("sweep %s failed %d times; next at its turn", name, attempt)
+                    return
+                log.warning("sweep %s failed (%r); trying again in %.0f s", name, exc, wait)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), wait)
+                    return  # stopping
+                continue
+            if attempt > 1:
+                log.info("sweep %s: ran on try %d", name, attempt)
+            return
 
     async def run(self, name: str) -> int:
         """Run one sweep now, by the injected clock; what it queued is sent at once."""

@@ -19,6 +19,7 @@ from bot.i18n import Translations
 from bot.store import Keys, MemoryStore, RedisStore
 from scheduler.runner import Scheduler, schedules
 from storage.db import create_engine, session_factory
+from storage.migrate import upgrade_to_head
 from storage.repos import unit_of_work
 from tests import sim_support as sim
 from tests.conftest import _forget_prefix, _redis_store
@@ -128,3 +129,30 @@ async def test_a_leading_scheduler_fires_its_sweeps_through_apscheduler(
             raise AssertionError(f"the sweep did not run: {kinds}")
     finally:
         await scheduler.stop()
+
+
+async def test_a_sweep_that_fails_is_tried_again_not_left_to_its_next_turn(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database is not ready at the sweep's turn (here: not migrated yet, as after a
+    restore); once it is, the retry runs the sweep, and the operator reads both."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'later.db'}")
+    scheduler = Scheduler(
+        unit_of_work(session_factory(engine)),
+        Settings(),
+        Translations(),
+        SystemClock(),
+        MemoryStore(SystemClock()),
+        lambda: None,
+    )
+    scheduler.retry_seconds = (0.2, 5.0)
+    try:
+        with caplog.at_level("INFO", logger="scheduler.runner"):
+            retrying = asyncio.create_task(scheduler.run_retrying("chase-reports"))
+            await until(lambda: "trying again" in caplog.text)
+            assert not retrying.done()
+            await upgrade_to_head(engine)
+            await asyncio.wait_for(retrying, 5)
+        assert "sweep chase-reports: ran on try 2" in caplog.text
+    finally:
+        await engine.dispose()
