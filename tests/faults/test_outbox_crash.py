@@ -23,8 +23,8 @@ from storage.db import create_engine, session_factory
 from storage.models import ChatPurpose, GroupChat, Level, OrgUnit, OutboxMessage, OutboxStatus
 from storage.repos import unit_of_work
 from tests.fakes.dingtalk import FakeDingTalk
+from tests.faults.support import ROOT
 
-ROOT = Path(__file__).parent.parent
 GROUPS = 60
 BATCH = 10
 
@@ -49,7 +49,7 @@ async def wait_until(condition: Callable[[], bool], within: float) -> None:
 
 @pytest.mark.slow
 async def test_a_worker_killed_mid_fan_out_and_restarted_delivers_everything(
-    tmp_path: Path, aiohttp_server: Any, unused_tcp_port: int
+    tmp_path: Path, aiohttp_server: Any, unused_tcp_port: int, figures: Callable[..., None]
 ) -> None:
     fake = FakeDingTalk(SystemClock(), limit=False)
     fake.delay = 0.05  # a slow platform, so the kill lands in the middle
@@ -125,5 +125,7 @@ async def test_a_worker_killed_mid_fan_out_and_restarted_delivers_everything(
     assert {r.status for r in rows} == {OutboxStatus.SENT}
     assert all(robot.received for robot in fake.robots.values())  # every group got its notice
     sent_twice = received() - GROUPS
+    lost = sum(1 for robot in fake.robots.values() if not robot.received)
+    figures(groups=GROUPS, received_at_kill=at_kill, lost=lost, duplicated=sent_twice)
     # only pushes the platform took between the last record and the kill: at most a pass
     assert 0 <= sent_twice <= BATCH
