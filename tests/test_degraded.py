@@ -18,9 +18,10 @@ from bot.clock import FixedClock
 from bot.i18n import Translations
 from bot.store import Keys, RedisStore
 from bot.store_guard import GuardedStore
+from storage.importer import import_registry, read_registry
 from storage.models import InboundLog
-from tests.conftest import ADMIN, database_url, make_settings
-from tests.sim_support import say
+from tests.conftest import ADMIN, DATA, database_url, make_settings
+from tests.sim_support import enroll, say
 from tests.wechat_support import PLAIN, deliver, open_reply, text_xml
 
 ZH = Translations("zh_CN").for_locale(None)
@@ -64,8 +65,20 @@ async def test_a_retried_callback_is_handled_once_by_the_database(
 
 
 async def test_a_flow_started_without_redis_says_it_may_not_continue(no_redis: Client) -> None:
-    replies = await say(no_redis, "sim-guest-1", "绑定")
+    services = no_redis.app[SERVICES]
+    await import_registry(
+        services.uow, read_registry(DATA / "registry.yaml"), services.clock.now()
+    )
+    await enroll(services)
+    replies = await say(no_redis, "sim-P1", "随手拍")
     assert ZH.t("degraded.flow_lost") in replies[-1]
+
+
+async def test_no_binding_while_guesses_cannot_be_counted(no_redis: Client) -> None:
+    """Without Redis the lock-outs could not count: guessing would be unlimited."""
+    for _ in range(5):
+        assert await say(no_redis, "sim-guest-1", "绑定 王秀英 0000") == [ZH.t("bind.later")]
+    assert await say(no_redis, "sim-guest-1", "我的信息") != [ZH.t("bind.later")]
 
 
 async def test_health_says_degraded_and_the_metric_counts_it(no_redis: Client) -> None:

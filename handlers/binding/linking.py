@@ -23,6 +23,8 @@ _DETAILS = re.compile(r"^\s*(?P<name>[^\d\s,，、:：]{1,16})[\s,，、:：]*(?
 
 @router.message(Command("绑定", "bind"), roles={Role.GUEST}, menu="menu.bind", menu_order=10)
 async def bind(msg: InboundMessage, ctx: Context) -> Reply:
+    if ctx.kv.degraded:  # the guesses could not be counted: no binding until they can
+        return ctx.reply("bind.later")
     if await _locked(ctx, msg):
         return ctx.reply("bind.locked")
     if not ctx.args:
@@ -39,6 +41,9 @@ async def cancel(msg: InboundMessage, ctx: Context) -> Reply:
 
 @router.message(InState(AWAITING), roles={Role.GUEST})
 async def details(msg: InboundMessage, ctx: Context) -> Reply:
+    if ctx.kv.degraded:
+        ctx.conversation.end()
+        return ctx.reply("bind.later")
     if await _locked(ctx, msg):
         ctx.conversation.end()
         return ctx.reply("bind.locked")
