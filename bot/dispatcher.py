@@ -10,12 +10,10 @@ with others; either way the reply leaves only after the row is committed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError
 
@@ -26,9 +24,9 @@ from bot.context import Context, Conversation, State
 from bot.directory import Directory, Sender
 from bot.i18n import Translations
 from bot.media import Links, Photos
-from bot.message import InboundMessage, Push, Reply, ReplyKind
+from bot.message import InboundMessage, Reply, ReplyKind
 from bot.metrics import Metrics
-from bot.outbox import enqueue
+from bot.replies import Outcome, Replies
 from bot.router import CANCEL_WORDS, HandlerResult, Match, Router
 from bot.store import KeyValue
 from storage.db import database_down
@@ -39,14 +37,6 @@ from storage.repos.inbound import LogRow, log_row
 from understanding import Understanding
 
 log = logging.getLogger(__name__)
-
-Result = Literal["handled", "duplicate", "rejected", "error"]
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    result: Result
-    replies: tuple[Reply, ...] = ()
 
 
 def _as_tuple(result: HandlerResult) -> tuple[Reply, ...]:
@@ -84,7 +74,7 @@ class Dispatcher:
         self.directory = Directory(uow, kv, settings.directory_ttl_seconds)
         self.log_writer = InboundLogWriter(uow)
         self.on_push: Callable[[], None] = lambda: None  # the outbox worker's wake-up
-        self._in_flight: dict[tuple[str, str], asyncio.Future[Outcome]] = {}
+        self.replies = Replies(uow, kv, clock, settings, lambda: self.on_push())
 
     async def feed(self, msg: InboundMessage) -> Outcome:
         key = (msg.channel, msg.msg_id)
@@ -94,79 +84,11 @@ class Dispatcher:
         if not first:
             outcome = Outcome("duplicate")
         else:
-            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-            self._in_flight[key] = future
-            try:
+            with self.replies.handling(msg) as future:
                 outcome = await self._first_delivery(msg)
                 future.set_result(outcome)
-            except BaseException:
-                future.cancel()  # only a cancellation gets here; waiters give up too
-                raise
-            finally:
-                del self._in_flight[key]
         self._metrics.inbound.labels(msg.channel, msg.kind.value, outcome.result).inc()
         return outcome
-
-    async def replies_of(self, channel: str, msg_id: str, wait: float) -> tuple[Reply, ...]:
-        """What an earlier delivery of this message answered, waiting up to `wait` seconds
-        for one still being handled (here, or on another instance)."""
-        future = self._in_flight.get((channel, msg_id))
-        if future is not None:
-            try:
-                return (await asyncio.wait_for(asyncio.shield(future), wait)).replies
-            except TimeoutError:
-                return ()
-            except asyncio.CancelledError:
-                if future.cancelled():
-                    return ()
-                raise
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                async with self._uow() as store:
-                    row = await store.inbound.get(channel, msg_id)
-            except Exception as exc:  # the database is away: the retry gets no answer, not a 500
-                log.warning("replies of %s/%s cannot be read: %s", channel, msg_id, exc)
-                return ()
-            if row is not None:
-                return tuple(Reply.model_validate(r) for r in row.replies)
-            if time.monotonic() + 0.2 > deadline:
-                return ()
-            await asyncio.sleep(0.2)
-
-    async def claim_replies(self, msg: InboundMessage, by: str) -> bool:
-        """Whether `by` (a platform's retry, or the late push) is the one to deliver the
-        replies of this message: the first to ask, once, across instances. So a retry that
-        comes just as the late push is due never makes the villager read it twice."""
-        key = self._kv.keys.served(msg.channel, msg.msg_id)
-        return await self._kv.set_if_absent(key, by, self._settings.late_reply_after_seconds + 60)
-
-    async def reply_late(self, msg: InboundMessage, handling: asyncio.Future[Outcome]) -> None:
-        """The handling of `msg` missed the platform's reply deadline. Once it is done and
-        the platform has stopped retrying, push its replies unless a retry carried them."""
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        outcome = await handling
-        if not outcome.replies or outcome.result == "duplicate":
-            return
-        wait = self._settings.late_reply_after_seconds - (loop.time() - started)
-        await asyncio.sleep(max(0.0, wait))
-        if not await self.claim_replies(msg, "late push"):
-            return  # a retry carried them
-        await self.push_replies(msg, outcome.replies, "late reply")
-        log.info("message %s/%s: late replies pushed", *_ids(msg))
-
-    async def push_replies(
-        self, msg: InboundMessage, replies: Sequence[Reply], purpose: str
-    ) -> None:
-        """Send replies to the chat of `msg` through the outbox (no passive reply for them)."""
-        async with self._uow() as store:
-            for reply in replies:
-                push = Push(
-                    channel=msg.channel, chat_id=msg.chat_id, is_group=msg.is_group, reply=reply
-                )
-                enqueue(store, push, self._clock.now(), purpose)
-        self.on_push()
 
     async def _first_delivery(self, msg: InboundMessage) -> Outcome:
         limited = await self._rate_limited(msg)
@@ -239,7 +161,7 @@ class Dispatcher:
     async def _logged_elsewhere(self, msg: InboundMessage) -> Outcome:
         # Another instance logged this message first (its dedup key was lost): not ours.
         log.info("message %s/%s already handled elsewhere", *_ids(msg))
-        return Outcome("duplicate", await self.replies_of(msg.channel, msg.msg_id, 0))
+        return Outcome("duplicate", await self.replies.of(msg.channel, msg.msg_id, 0))
 
     async def _rate_limited(self, msg: InboundMessage) -> Outcome | None:
         limit = self._settings.rate_limit_per_minute

@@ -126,7 +126,7 @@ async def test_three_identical_deliveries_are_handled_once(
     assert sorted(o.result for o in outcomes) == ["duplicate", "duplicate", "handled"]
     assert await rows(uow, InboundLog) == 1
     # a retry is given what the first delivery answered
-    assert await dispatcher.replies_of("sim", "same", wait=1) == (Reply.of_text("第1次"),)
+    assert await dispatcher.replies.of("sim", "same", wait=1) == (Reply.of_text("第1次"),)
 
 
 async def test_lost_dedup_key_still_commits_one_handling(
@@ -162,7 +162,7 @@ async def test_failing_handler_apologises_and_writes_nothing(
     # the platform's retry gets the same apology, not a second failure
     retry = await dispatcher.feed(message("坏了", msg_id="boom", sender="x2"))
     assert retry.result == "duplicate"
-    assert await dispatcher.replies_of("sim", "boom", wait=1) == outcome.replies
+    assert await dispatcher.replies.of("sim", "boom", wait=1) == outcome.replies
 
 
 async def test_flood_gets_one_warning_then_silence(

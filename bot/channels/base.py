@@ -63,13 +63,13 @@ async def deliver(deps: ChannelDeps, msg: InboundMessage, deadline: float) -> tu
         outcome = await asyncio.wait_for(asyncio.shield(task), deadline)
     except TimeoutError:
         log.warning("message %s/%s missed the reply deadline", msg.channel, msg.msg_id)
-        deps.tasks.spawn(deps.dispatcher.reply_late(msg, task), name=f"late {msg.msg_id}")
+        deps.tasks.spawn(deps.dispatcher.replies.late(msg, task), name=f"late {msg.msg_id}")
         return ()
     if outcome.result != "duplicate":
         return outcome.replies
     remaining = max(0.0, deadline - (loop.time() - started))
-    replies = await deps.dispatcher.replies_of(msg.channel, msg.msg_id, remaining)
-    if replies and await deps.dispatcher.claim_replies(msg, "retry"):
+    replies = await deps.dispatcher.replies.of(msg.channel, msg.msg_id, remaining)
+    if replies and await deps.dispatcher.replies.claim(msg, "retry"):
         return replies  # the retry carries the answer: no late push
     return ()  # none yet, or the late push has them
 
