@@ -226,7 +226,7 @@ class DingTalkChannel:
     async def _answer(self, msg: InboundMessage) -> None:
         outcome = await self._deps.dispatcher.feed(msg)
         if outcome.result != "duplicate" and outcome.replies:
-            await self._deps.dispatcher.push_replies(msg, outcome.replies, "reply")
+            await self._deps.dispatcher.replies.push(msg, outcome.replies, "reply")
 
     # --- out --------------------------------------------------------------------------
 
