@@ -338,30 +338,28 @@ class OutboxWorker:
 
     async def _merge_backlog(self, row: Claimed, token: str) -> Claimed:
         """A rate-limited target whose queue holds more than a few minutes of sending gets
-        its waiting texts as one digest instead, in order."""
+        the texts at the head of its queue as one digest instead. Only what markdown carries
+        whole is merged: a picture, a card or a text with its photo goes as itself in its
+        turn, so the digest stops before it; what is held for later stays for later."""
+        if row.purpose == URGENT or not mergeable(row.push.reply):
+            return row  # an alert is read as itself, never under a digest's title
         async with self._uow() as store:
-            queue = await store.outbox.queued_behind(row.push.channel, row.push.chat_id)
-            texts = [
-                r
-                for r in queue
-                if r.id != row.id and r.reply.get("kind") in (ReplyKind.TEXT, ReplyKind.MARKDOWN)
-            ]
-            if len(texts) + 1 < self._settings.merge_after:
+            queue = await store.outbox.queued_behind(
+                row.push.channel, row.push.chat_id, due_by=self._clock.now()
+            )
+            order = sorted(queue, key=lambda r: (not r.urgent, r.id))  # as claim() sends them
+            at = next((n for n, r in enumerate(order) if r.id == row.id), None)
+            if at is None or order[at].claim_token != token:  # not ours any more
                 return row
-            head = next(r for r in queue if r.id == row.id)
-            if head.claim_token != token:  # not ours any more (our claim ran out)
+            head, waiting = order[at], order[at + 1 :]
+            texts = _run(row.push.reply, waiting)
+            if not texts or len(waiting) + 1 < self._settings.merge_after:
                 return row
-            size = len(row.push.reply.text)
-            for n, r in enumerate(texts):  # a digest stays well under the platforms' caps
-                size += len(r.reply.get("text", ""))
-                if size > DIGEST_MAX_CHARS:
-                    texts = texts[:n]
-                    break
-            parts = [Reply.model_validate(r.reply) for r in (head, *texts)]
+            parts = [row.push.reply, *(Reply.model_validate(r.reply) for r in texts)]
             title = self._translations.for_locale(None).t("outbox.digest", count=len(parts))
             # Markdown, which each sender draws for its platform (bot/channels/render.py);
             # a text's words are shown as written, never read as markup (a villager's
-            # "[点我](http://…)" in a report stays words); its photo's link still opens.
+            # "[点我](http://…)" in a report stays words).
             merged = Reply(
                 kind=ReplyKind.MARKDOWN,
                 text="\n\n---\n\n".join([f"**{title}**", *(as_markdown(p) for p in parts)]),
@@ -373,6 +371,25 @@ class OutboxWorker:
         log.info("outbox: merged %d waiting pushes to %s/%s", len(texts), *_where(row))
         push = row.push.model_copy(update={"reply": merged})
         return Claimed(row.id, push, row.attempts, row.purpose)
+
+
+def mergeable(reply: Reply) -> bool:
+    """Whether a digest carries this push whole: a text or markdown without a photo (the
+    photo a text carries, channels.base.photo_of, is sent as an image after it)."""
+    return reply.kind in (ReplyKind.TEXT, ReplyKind.MARKDOWN) and not reply.image
+
+
+def _run(head: Reply, waiting: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+    """The pushes right behind the head that its digest takes: up to the first one it
+    cannot carry (that one keeps its turn), and short of the platforms' length caps."""
+    size, run = len(head.text), []
+    for row in waiting:
+        reply = Reply.model_validate(row.reply)
+        size += len(reply.text)
+        if row.urgent or not mergeable(reply) or size > DIGEST_MAX_CHARS:
+            break
+        run.append(row)
+    return run
 
 
 def _where(row: Claimed) -> tuple[str, str]:

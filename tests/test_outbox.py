@@ -1,8 +1,10 @@
-"""The outbox, through the DingTalk channel, against a local DingTalk over real HTTP."""
+"""The outbox, through the DingTalk channel, against a local DingTalk over real HTTP (and
+through a WeCom group robot, which takes pictures, against a local WeCom)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -16,9 +18,9 @@ from bot.app import SERVICES, Services, build_services, create_app
 from bot.channels.dingtalk import DingTalkChannel
 from bot.channels.render import SEPARATOR
 from bot.clock import FixedClock
-from bot.config import DingTalkChannelSettings, OutboxSettings, Settings
+from bot.config import DingTalkChannelSettings, OutboxSettings, Settings, WeComBotChannelSettings
 from bot.media import MediaError
-from bot.message import MediaRef, Push, Reply
+from bot.message import MediaRef, Push, Reply, ReplyKind
 from bot.outbox import URGENT, SendError, enqueue
 from storage.importer import import_registry, read_registry
 from storage.models import (
@@ -32,8 +34,10 @@ from storage.models import (
 )
 from tests.channels.dingtalk_support import body, headers, text_payload
 from tests.channels.markdown_reader import HOSTILE, as_typed, markup, read
-from tests.conftest import STACKS
+from tests.conftest import STACKS, WECHAT_AES_KEY, WECHAT_TOKEN
+from tests.factories import png
 from tests.fakes.dingtalk import FakeDingTalk, Robot
+from tests.fakes.wecom import FakeWeCom
 
 REGISTRY = Path(__file__).parent / "data" / "registry.yaml"
 APP_SECRET = "testAppSecret_village"
@@ -442,3 +446,149 @@ async def test_an_urgent_alert_overtakes_what_waits_for_a_throttled_robot(
         enqueue(store, sos, clock.now(), URGENT)
     await drain(stack, clock, step=3.0, passes=10)
     assert robot.texts() == ["通知0", "紧急求助", "通知1", "通知2", "通知3", "通知4"]
+
+
+async def test_a_push_held_for_later_is_not_pulled_into_a_digest_early(
+    make_stack: Make, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    """Tomorrow morning's news (held through quiet hours) queued among a long backlog: the
+    backlog goes as one digest now, the news alone in the morning."""
+    stack = await make_stack(merge_after=10)
+    await import_registry(stack.uow, read_registry(REGISTRY))
+    (robot,) = await add_groups(stack, fake, 1)
+    texts = [f"提醒{k}" for k in range(12)]
+    morning = clock.now() + timedelta(hours=8)
+    async with stack.uow() as store:
+        for k, text in enumerate(texts):
+            enqueue(store, group_push("cid0", Reply.of_text(text)), clock.now(), "notice")
+            if k == 5:
+                news = group_push("cid0", Reply.of_text("明早的通知"))
+                enqueue(store, news, clock.now(), "notice", not_before=morning)
+    for _ in range(5):
+        await stack.outbox.run_once()
+        clock.advance(3)
+    (digest,) = robot.received
+    assert digest["markdown"]["text"].split(f"\n\n{SEPARATOR}\n\n")[1:] == texts
+    clock.set(morning)
+    await stack.outbox.run_once()
+    assert robot.texts()[1:] == ["明早的通知"]
+
+
+def group_push(chat: str, reply: Reply, channel: str = "ding") -> Push:
+    return Push(channel=channel, chat_id=chat, is_group=True, reply=reply)
+
+
+@pytest.fixture
+async def wecom_stack(
+    settings: Settings, clock: FixedClock, aiohttp_server: Any
+) -> AsyncIterator[tuple[Services, FakeWeCom]]:
+    """The bot's services with a WeCom smart-robot channel at a local WeCom (its group pushes
+    go through the group's robot), a backlog merged past 10 waiting messages, the registry."""
+    wecom = FakeWeCom(clock)
+    base = str((await aiohttp_server(wecom.app())).make_url("")).rstrip("/")
+    channel = WeComBotChannelSettings(
+        type="wecom_bot",
+        name="wbot",
+        token=WECHAT_TOKEN,
+        encoding_aes_key=WECHAT_AES_KEY,
+        api_base=base,
+    )
+    update = {
+        "channels": [*settings.channels, channel],
+        "outbox": OutboxSettings(batch=1000, merge_after=10),
+    }
+    services = build_services(settings.model_copy(update=update), clock)
+    await import_registry(services.uow, read_registry(REGISTRY))
+    yield services, wecom
+    await services.http.close()
+    await services.kv.close()
+    await services.engine.dispose()
+
+
+async def test_a_picture_and_a_card_in_a_merged_backlog_go_as_themselves_in_their_turn(
+    wecom_stack: tuple[Services, FakeWeCom], clock: FixedClock
+) -> None:
+    """A long backlog for a group robot holds a picture, a card and a report with its photo
+    among the texts: the texts between them go as digests, and the picture, the card and
+    the report's photo reach the group as a picture, a card and a picture, all in the order
+    they were queued."""
+    services, wecom = wecom_stack
+    robot = wecom.robot("KEY-1")
+    photo = await services.media.save_image(png())
+    async with services.uow() as store:
+        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
+        assert village is not None
+        store.session.add(
+            GroupChat(
+                code="WG1",
+                name="柳树村两委群",
+                channel="wbot",
+                external_id="CHAT1",
+                org_unit_id=village,
+                purpose=ChatPurpose.CADRES,
+                robot_token="KEY-1",
+            )
+        )
+    runs = [[f"{word}{k}" for k in range(12)] for word in ("提醒", "通知", "安排", "公告")]
+    picture = Reply(kind=ReplyKind.IMAGE, image=photo.name)
+    card = Reply(
+        kind=ReplyKind.LINK, title="停水通知", text="周一 8:00-12:00", url="https://v.example/n/1"
+    )
+    report = Reply(  # a report told to the group with its photo: the photo goes after it
+        kind=ReplyKind.TEXT,
+        text=f"【随手拍 #3】路灯坏了\n照片：https://v.example/media/{photo.name}",
+        image=photo.name,
+    )
+    async with services.uow() as store:
+        for run, between in zip(runs, (picture, card, report, None), strict=True):
+            for text in run:
+                enqueue(store, group_push("CHAT1", Reply.of_text(text), "wbot"), clock.now())
+            if between is not None:
+                enqueue(store, group_push("CHAT1", between, "wbot"), clock.now())
+    await drain(services, clock, step=3.0, passes=50)
+    kinds = [m["msgtype"] for m in robot.received]
+    assert kinds == [
+        "markdown",
+        "image",
+        "markdown",
+        "news",
+        "markdown",
+        "text",
+        "image",
+        "markdown",
+    ]
+    digests = [m["markdown"]["content"] for m in robot.received if m["msgtype"] == "markdown"]
+    assert [d.split(f"\n\n{SEPARATOR}\n\n")[1:] for d in digests] == runs  # every text, in order
+    pictures = [
+        base64.b64decode(m["image"]["base64"]) for m in robot.received if m["msgtype"] == "image"
+    ]
+    assert pictures == [png(), png()]  # the picture pushed, then the report's photo
+    (news,) = (m["news"]["articles"] for m in robot.received if m["msgtype"] == "news")
+    assert news == [
+        {"title": "停水通知", "description": "周一 8:00-12:00", "url": "https://v.example/n/1"}
+    ]
+    (said,) = (m["text"]["content"] for m in robot.received if m["msgtype"] == "text")
+    assert said == report.text
+    statuses = [r.status for r in await rows(services)]
+    assert statuses.count(OutboxStatus.SENT) == 7  # four digests, the picture, card and report
+    assert statuses.count(OutboxStatus.MERGED) == 4 * 11
+
+
+async def test_an_urgent_alert_in_a_long_backlog_is_sent_as_itself(
+    make_stack: Make, fake: FakeDingTalk, clock: FixedClock
+) -> None:
+    """A backlog long enough to be merged, and an SOS queued behind it: the group reads the
+    SOS as its own message, first; the backlog goes as a digest after it."""
+    stack = await make_stack(merge_after=10)
+    await import_registry(stack.uow, read_registry(REGISTRY))
+    (robot,) = await add_groups(stack, fake, 1)
+    await push(stack, {"cid0": [f"提醒{k}" for k in range(15)]})
+    async with stack.uow() as store:
+        sos = Push(channel="ding", chat_id="cid0", is_group=True, reply=Reply.of_text("紧急求助"))
+        enqueue(store, sos, clock.now(), URGENT)
+    await drain(stack, clock, step=3.0, passes=10)
+    first, digest, *_ = robot.received
+    assert first["msgtype"] == "text"
+    assert first["text"]["content"] == "紧急求助"
+    assert digest["msgtype"] == "markdown"
+    assert "紧急求助" not in digest["markdown"]["text"]
