@@ -24,12 +24,12 @@ from typing import Protocol
 
 from aiohttp import ClientError
 
-from bot.channels.render import as_markdown
 from bot.clock import Clock
 from bot.config import OutboxSettings
 from bot.i18n import Translations
-from bot.message import Push, Reply, ReplyKind
+from bot.message import Push, Reply
 from bot.metrics import Metrics
+from bot.outbox_merge import digest, mergeable, run_behind
 from bot.store import KeyValue
 from storage.models import OutboxMessage, OutboxStatus, Role
 from storage.repos import Store, UnitOfWork
@@ -40,7 +40,6 @@ ALERT = "alert.dead_letter"  # the purpose of the admins' alerts (never alerted 
 # The purpose of pushes that must never wait (an elder's SOS, an elder gone quiet): never
 # held by quiet hours, and ahead of everything else due for the same person or group.
 URGENT = "alert"
-DIGEST_MAX_CHARS = 3500  # DingTalk markdown is cut near 5,000 characters, WeCom's at 4 KiB
 
 
 class SendError(Exception):
@@ -352,44 +351,18 @@ class OutboxWorker:
             if at is None or order[at].claim_token != token:  # not ours any more
                 return row
             head, waiting = order[at], order[at + 1 :]
-            texts = _run(row.push.reply, waiting)
+            texts = run_behind(row.push.reply, waiting)
             if not texts or len(waiting) + 1 < self._settings.merge_after:
                 return row
             parts = [row.push.reply, *(Reply.model_validate(r.reply) for r in texts)]
             title = self._translations.for_locale(None).t("outbox.digest", count=len(parts))
-            # Markdown, which each sender draws for its platform (bot/channels/render.py);
-            # a text's words are shown as written, never read as markup (a villager's
-            # "[点我](http://…)" in a report stays words).
-            merged = Reply(
-                kind=ReplyKind.MARKDOWN,
-                text="\n\n---\n\n".join([f"**{title}**", *(as_markdown(p) for p in parts)]),
-                mentions=tuple(dict.fromkeys(m for p in parts for m in p.mentions)),
-            )
+            merged = digest(title, parts)
             head.reply = merged.model_dump(mode="json")
             await store.outbox.merge(head.id, [r.id for r in texts])
         self._metrics.outbox_sends.labels(row.push.channel, "merged").inc(len(texts))
         log.info("outbox: merged %d waiting pushes to %s/%s", len(texts), *_where(row))
         push = row.push.model_copy(update={"reply": merged})
         return Claimed(row.id, push, row.attempts, row.purpose)
-
-
-def mergeable(reply: Reply) -> bool:
-    """Whether a digest carries this push whole: a text or markdown without a photo (the
-    photo a text carries, channels.base.photo_of, is sent as an image after it)."""
-    return reply.kind in (ReplyKind.TEXT, ReplyKind.MARKDOWN) and not reply.image
-
-
-def _run(head: Reply, waiting: Sequence[OutboxMessage]) -> list[OutboxMessage]:
-    """The pushes right behind the head that its digest takes: up to the first one it
-    cannot carry (that one keeps its turn), and short of the platforms' length caps."""
-    size, run = len(head.text), []
-    for row in waiting:
-        reply = Reply.model_validate(row.reply)
-        size += len(reply.text)
-        if row.urgent or not mergeable(reply) or size > DIGEST_MAX_CHARS:
-            break
-        run.append(row)
-    return run
 
 
 def _where(row: Claimed) -> tuple[str, str]:
