@@ -31,6 +31,10 @@ class Kind(StrEnum):
     VOICE = "voice"
     LOCATION = "location"
     EVENT = "event"
+    # A person's message of a kind the bot cannot read (a video, a file, a link card): logged
+    # and answered like any other, never read. `text` stays empty, so no flow takes it for
+    # an answer; `event` holds the platform's own name of the kind ("video", "interactiveCard").
+    OTHER = "other"
 
 
 class MediaRef(BaseModel):

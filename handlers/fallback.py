@@ -1,5 +1,6 @@
 """Last in line: an addressed message no feature took gets a pointer to the menu, worded for
-what it reads as (a greeting gets a greeting; a question a place to ask)."""
+what it reads as (a greeting gets a greeting; a question a place to ask); one the bot cannot
+open (a video, a file) says so and what would get through."""
 
 from __future__ import annotations
 
@@ -27,3 +28,10 @@ async def not_understood(msg: InboundMessage, ctx: Context) -> Reply | None:
 @router.message(KindIs(Kind.IMAGE, Kind.LOCATION))
 async def not_yet(msg: InboundMessage, ctx: Context) -> Reply:
     return ctx.reply("fallback.unsupported")
+
+
+@router.message(KindIs(Kind.OTHER))
+async def cannot_open(msg: InboundMessage, ctx: Context) -> Reply:
+    """A video, a file, a link card: say so, and what would get through, rather than leave
+    the sender (an elder filming a broken road) hearing nothing."""
+    return ctx.reply("fallback.cannot_open")

@@ -96,9 +96,7 @@ class DingTalkChannel:
             message = robot_message(await request.read())
         except PayloadError as exc:
             return reject(self._deps, self.name, 400, f"not a DingTalk robot message: {exc}")
-        msg = self._inbound(message)
-        if msg is None:
-            return web.json_response({})
+        msg = to_inbound(message, self.name, self._deps.clock.now())
         await self._remember_session(msg, message)
         replies = await deliver(self._deps, msg, self._deadline)
         if not replies:
@@ -153,12 +151,6 @@ class DingTalkChannel:
             return "bad timestamp"
         skew = abs(self._deps.clock.now().timestamp() * 1000 - int(timestamp))
         return "stale timestamp" if skew > self._settings.replay_window_seconds * 1000 else ""
-
-    def _inbound(self, message: RobotMessage) -> InboundMessage | None:
-        msg = to_inbound(message, self.name, self._deps.clock.now())
-        if msg is None:
-            log.info("channel %s: %s messages are not taken", self.name, message.msgtype)
-        return msg
 
     async def download(self, media: MediaRef) -> bytes:
         """The bytes of a picture or file a person sent (its download code), fetched at once:
@@ -217,9 +209,7 @@ class DingTalkChannel:
     async def _take(self, message: RobotMessage) -> None:
         """A message with no HTTP response to answer in: its replies are pushed (through
         its session webhook)."""
-        msg = self._inbound(message)
-        if msg is None:
-            return
+        msg = to_inbound(message, self.name, self._deps.clock.now())
         await self._remember_session(msg, message)
         self._deps.tasks.spawn(self._answer(msg), name=f"{self.name} {msg.msg_id}")
 

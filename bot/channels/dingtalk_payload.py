@@ -28,7 +28,7 @@ Text = Annotated[str, Field(max_length=MAX_TEXT)]
 Id = Annotated[str, Field(max_length=128)]  # the inbound log's id columns
 Name = Annotated[str, Field(max_length=256)]
 Code = Annotated[str, Field(max_length=1024)]  # a download code (a few hundred characters)
-TAKEN = ("text", "picture", "richText", "audio", "file")
+TAKEN = ("text", "picture", "richText", "audio")
 
 
 class Model(BaseModel):
@@ -76,9 +76,10 @@ class RobotMessage(Model):
     def is_group(self) -> bool:
         return self.conversation_type == "2"
 
-    def parts(self) -> tuple[Kind, str, MediaRef | None] | None:
-        """What the message says and carries; None for a kind the bot does not take."""
-        return None
+    def parts(self) -> tuple[Kind, str, MediaRef | None]:
+        """What the message says and carries: nothing the bot can read, for a kind it does
+        not take (the kinds it takes say more)."""
+        return Kind.OTHER, "", None
 
 
 class TextContent(Model):
@@ -156,21 +157,6 @@ class AudioMessage(RobotMessage):
         return Kind.VOICE, self.content.recognition.strip(), media
 
 
-class FileContent(Model):
-    download_code: Code = ""
-    file_name: Name = ""
-    file_id: Id = ""
-    space_id: Id = ""
-
-
-class FileMessage(RobotMessage):
-    msgtype: Literal["file"]
-    content: FileContent
-
-    def parts(self) -> tuple[Kind, str, MediaRef | None]:
-        return Kind.TEXT, self.content.file_name, MediaRef(media_id=self.content.download_code)
-
-
 def _taken_kind(data: Any) -> str:
     kind = data.get("msgtype") if isinstance(data, dict) else None
     return kind if isinstance(kind, str) and kind in TAKEN else "other"
@@ -183,9 +169,8 @@ class RobotCallback(
             | Annotated[PictureMessage, Tag("picture")]
             | Annotated[RichTextMessage, Tag("richText")]
             | Annotated[AudioMessage, Tag("audio")]
-            | Annotated[FileMessage, Tag("file")]
-            # video, interactiveCard, chatRecord and any kind DingTalk adds: its common
-            # fields checked, its content never read
+            # file, video, interactiveCard, chatRecord and any kind DingTalk adds: its
+            # common fields checked, its content never read (Kind.OTHER)
             | Annotated[RobotMessage, Tag("other")],
             Discriminator(_taken_kind),
         ]
@@ -199,12 +184,10 @@ def robot_message(body: bytes) -> RobotMessage:
     return validated(RobotCallback, load_json(body)).root
 
 
-def to_inbound(message: RobotMessage, channel: str, now: datetime) -> InboundMessage | None:
-    """The channel-neutral message; None for kinds the bot does not take."""
-    parts = message.parts()
-    if parts is None:
-        return None
-    kind, text, media = parts
+def to_inbound(message: RobotMessage, channel: str, now: datetime) -> InboundMessage:
+    """The channel-neutral message; Kind.OTHER, its msgtype kept as the `event`, for a kind
+    the bot does not take."""
+    kind, text, media = message.parts()
     sender = message.sender_staff_id or message.sender_id
     created = message.create_at
     return InboundMessage(
@@ -217,6 +200,7 @@ def to_inbound(message: RobotMessage, channel: str, now: datetime) -> InboundMes
         kind=kind,
         text=text,
         media=media,
+        event=message.msgtype if kind is Kind.OTHER else "",
         mentioned=message.is_in_at_list,
         time=datetime.fromtimestamp(created / 1000, UTC) if created else now,
         raw=message.model_dump(by_alias=True),

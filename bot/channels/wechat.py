@@ -119,8 +119,6 @@ class WeChatChannel:
         except PayloadError as exc:
             return reject(self._deps, self.name, 400, str(exc))
         msg = to_inbound(self.name, message, xml)
-        if msg is None:  # a kind of message the bot does not take (video, link…)
-            return web.Response(text="success")
         replies = await deliver(self._deps, msg, self._deadline)
         return self._render(replies, message, query, safe_mode)
 

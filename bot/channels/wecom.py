@@ -163,8 +163,6 @@ class WeComChannel:
         except ValueError as exc:  # PayloadError, or what decrypt() raises
             return reject(self._deps, self.name, 400, f"not a WeCom message: {exc}")
         msg = to_inbound(self.name, message, xml)
-        if msg is None:
-            return web.Response(text="")
         replies = await deliver(self._deps, msg, self._deadline)
         reply = reply_xml(replies, message, TextReply)
         if reply is None:

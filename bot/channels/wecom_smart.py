@@ -90,15 +90,11 @@ class WeComBotChannel:
             read = read_callback(self._envelope.decrypt(sealed.encrypt, query).encode())
         except ValueError as exc:  # PayloadError too
             return reject(self._deps, self.name, 400, f"not a smart-robot message: {exc}")
-        if read is None:
-            log.info("channel %s: a callback of a type the bot does not know", self.name)
-            return web.Response(text="")
         callback, data = read
         if isinstance(callback, StreamRefresh):
             return self._sealed(await self._streams.refresh(callback.stream.id))
         msg = to_inbound(self.name, callback, data, self._deps.clock.now())
-        if msg is None:
-            log.info("channel %s: %s messages are not taken", self.name, data.get("msgtype"))
+        if msg is None:  # an event other than enter_chat
             return web.Response(text="")
         await self._remember_response_url(msg)
         replies = await deliver(self._deps, msg, self._deadline)
@@ -160,7 +156,9 @@ class WeComBotChannel:
 
     async def _answerable(self, push: Push) -> bool:
         """Whether a response_url (markdown only) can carry the push: not a photo, nor a
-        text with its photo when the group's robot can send both."""
+        card (its title and link) or a text with its photo when the group's robot can send
+        them whole."""
         if push.reply.kind is ReplyKind.IMAGE:
             return False
-        return not (photo_of(push.reply) and await self._robots.has_robot(push.chat_id))
+        whole = push.reply.kind is ReplyKind.LINK or bool(photo_of(push.reply))
+        return not (whole and await self._robots.has_robot(push.chat_id))

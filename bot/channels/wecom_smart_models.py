@@ -156,6 +156,13 @@ class VideoMessage(Callback):
     video: Media
 
 
+class OtherMessage(Callback):
+    """A message of a type the bot does not know (one WeCom adds): its common fields
+    checked, its content never read."""
+
+    msgtype: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")]
+
+
 class StreamId(Model):
     id: StreamKey
 
@@ -188,21 +195,20 @@ MODELS: dict[str, type[Callback]] = {
 }
 
 
-def read_callback(plain: bytes) -> tuple[Callback, dict[str, Any]] | None:
-    """The decrypted callback, validated as its type, with its JSON; None for a type WeCom
-    may add that the bot does not know. PayloadError when it is not what WeCom sends."""
+def read_callback(plain: bytes) -> tuple[Callback, dict[str, Any]]:
+    """The decrypted callback, validated as its type, with its JSON. PayloadError when it
+    is not what WeCom sends."""
     data = load_json(plain)
-    model = MODELS.get(validated(Head, data).msgtype)
-    if model is None:
-        return None
+    model = MODELS.get(validated(Head, data).msgtype, OtherMessage)
     return validated(model, data), data
 
 
 def to_inbound(
     channel: str, callback: Callback, data: dict[str, Any], now: datetime
 ) -> InboundMessage | None:
-    """The channel-neutral message of a user's message or enter_chat; None for what the
-    bot does not take (files, videos, other events)."""
+    """The channel-neutral message of a user's message or enter_chat; Kind.OTHER, its
+    msgtype kept as the `event`, for a message the bot cannot read (a file, a video); None
+    for other events."""
     is_group = callback.chattype == "group"
     kind, text, media, event = Kind.TEXT, "", None, ""
     if isinstance(callback, TextMessage):
@@ -215,10 +221,14 @@ def to_inbound(
             kind, media = Kind.IMAGE, MediaRef(url=images[0])
     elif isinstance(callback, ImageMessage):
         kind, media = Kind.IMAGE, MediaRef(url=callback.image.url)
-    elif isinstance(callback, EventMessage) and callback.event.eventtype == ENTER_CHAT:
+    elif isinstance(callback, EventMessage):
+        if callback.event.eventtype != ENTER_CHAT:
+            return None
         kind, event = Kind.EVENT, ENTER_CHAT
+    elif isinstance(callback, FileMessage | VideoMessage | OtherMessage):
+        kind, event = Kind.OTHER, callback.msgtype
     else:
-        return None
+        return None  # a stream refresh is the channel's, not a message
     text = text.strip()
     if is_group:
         text = LEADING_MENTION.sub("", text, count=1).strip()

@@ -181,10 +181,14 @@ def read_fields(body: bytes) -> dict[str, str]:
 
 def read_message(body: bytes) -> XmlMessage:
     """A decrypted or plaintext message, validated for its MsgType. A kind the bot does not
-    know is checked for the common fields only (and then answered with nothing)."""
+    know (one WeChat adds) is checked for the common fields only, and its MsgId when it has
+    one, which still tells WeChat's retries apart."""
     found = read_fields(body)
     common = validated(XmlMessage, found)
-    return validated(MODELS.get(common.msg_type, XmlMessage), found)
+    model = MODELS.get(common.msg_type)
+    if model is None:
+        model = Numbered if "MsgId" in found or "MsgID" in found else XmlMessage
+    return validated(model, found)
 
 
 def sealed_part(body: bytes) -> SealedEnvelope:
@@ -192,9 +196,10 @@ def sealed_part(body: bytes) -> SealedEnvelope:
     return validated(SealedEnvelope, read_fields(body))
 
 
-def to_inbound(channel: str, message: XmlMessage, xml: str) -> InboundMessage | None:
-    """The channel-neutral message of a WeChat or WeCom message (they share the fields);
-    None for a kind the bot does not take (video, link…)."""
+def to_inbound(channel: str, message: XmlMessage, xml: str) -> InboundMessage:
+    """The channel-neutral message of a WeChat or WeCom message (they share the fields); a
+    kind the bot does not read (video, link, one WeChat adds) is Kind.OTHER, its MsgType
+    kept as the `event`."""
     time = datetime.fromtimestamp(message.create_time, UTC)
     msg_id = (
         str(message.msg_id)
@@ -226,4 +231,4 @@ def to_inbound(channel: str, message: XmlMessage, xml: str) -> InboundMessage | 
             return InboundMessage(kind=Kind.LOCATION, location=place, **common)
         case EventMessage():
             return InboundMessage(kind=Kind.EVENT, event=message.name, **common)
-    return None
+    return InboundMessage(kind=Kind.OTHER, event=message.msg_type, **common)

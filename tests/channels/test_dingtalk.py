@@ -15,7 +15,7 @@ from bot.channels.dingtalk_send import body_of, sign
 from bot.clock import FixedClock
 from bot.i18n import Translations
 from bot.message import Reply, ReplyKind
-from storage.models import InboundLog
+from storage.models import InboundLog, InboundResult
 from tests.channels.dingtalk_support import body, headers, signature, text_payload
 from tests.conftest import ADMIN
 
@@ -165,8 +165,8 @@ async def test_group_message_mentioning_the_robot(
     assert (row.chat_id, row.sender_id) == ("cidTESTgroup==", "user001")
 
 
-def payload_of(kind: str, at: int) -> dict[str, Any]:
-    base = text_payload("", f"k-{kind}", at)
+def payload_of(kind: str, at: int, **where: Any) -> dict[str, Any]:
+    base = text_payload("", f"k-{kind}", at, **where)
     del base["text"]
     base["msgtype"] = kind
     base["content"] = {
@@ -179,8 +179,9 @@ def payload_of(kind: str, at: int) -> dict[str, Any]:
             ]
         },
         "audio": {"recognition": "帮助", "downloadCode": "AU1", "duration": 2000},
-        "file": {"downloadCode": "F1", "fileName": "村规民约.pdf"},
-        "interactiveCard": {},
+        "file": {"downloadCode": "F1", "fileName": "村规民约.pdf", "fileId": "1", "spaceId": "2"},
+        "video": {"downloadCode": "V1", "duration": 3000, "videoType": "mp4"},
+        "interactiveCard": {"cardTemplateId": "StandardCard", "cardData": {"title": "投票"}},
     }[kind]
     return base
 
@@ -191,7 +192,6 @@ def payload_of(kind: str, at: int) -> dict[str, Any]:
         ("picture", "image", ""),
         ("richText", "image", "帮助"),
         ("audio", "voice", "帮助"),
-        ("file", "text", "村规民约.pdf"),
     ],
 )
 async def test_each_message_type_is_understood(
@@ -213,16 +213,35 @@ async def test_each_message_type_is_understood(
         assert (await resp.json())["text"]["content"].startswith(ZH.t("help.title.guest"))
 
 
-async def test_a_kind_the_bot_does_not_take_is_acknowledged_and_not_handled(
+@pytest.mark.parametrize("kind", ["file", "video", "interactiveCard"])
+async def test_a_kind_the_bot_cannot_open_is_answered_politely_and_logged(
+    client: Any, clock: FixedClock, services: Services, kind: str
+) -> None:
+    """In 1:1, and in a group when the robot is @mentioned: the sender reads what gets
+    through; the log shows they wrote. A file's name is not taken for words."""
+    at = now_ms(clock)
+    for where in ({}, {"group": True}):
+        payload = payload_of(kind, at, **where)
+        payload["msgId"] += "-group" if where else ""
+        resp = await client.post("/callback/ding", data=body(payload), headers=headers(at))
+        assert resp.status == 200
+        assert (await resp.json())["text"]["content"] == ZH.t("fallback.cannot_open")
+    rows = await logged(services)
+    assert [(r.chat_id, r.kind, r.text, r.handler) for r in rows] == [
+        (chat, "other", "", "fallback.cannot_open") for chat in ("user001", "cidTESTgroup==")
+    ]
+
+
+async def test_a_kind_the_bot_cannot_open_unaddressed_in_a_group_is_logged_not_answered(
     client: Any, clock: FixedClock, services: Services
 ) -> None:
     at = now_ms(clock)
-    resp = await client.post(
-        "/callback/ding", data=body(payload_of("interactiveCard", at)), headers=headers(at)
-    )
+    payload = payload_of("video", at, group=True, mentioned=False)
+    resp = await client.post("/callback/ding", data=body(payload), headers=headers(at))
     assert resp.status == 200
     assert await resp.json() == {}
-    assert await logged(services) == []
+    (row,) = await logged(services)
+    assert (row.kind, row.result, row.replies) == ("other", InboundResult.IGNORED, [])
 
 
 async def test_the_metrics_count_refusals(client: Any, clock: FixedClock) -> None:

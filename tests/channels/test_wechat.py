@@ -24,7 +24,7 @@ from bot.channels.wechat import clip
 from bot.clock import FixedClock
 from bot.i18n import Translations
 from storage.importer import RegistryIn, import_registry
-from storage.models import InboundLog
+from storage.models import InboundLog, InboundResult
 from tests.conftest import ADMIN, WECHAT_TOKEN
 from tests.wechat_support import (
     AES,
@@ -515,15 +515,21 @@ async def test_image_and_location_are_acknowledged_and_logged(
 
 @pytest.mark.parametrize("msg_type", ["video", "shortvideo", "link"])
 @BOTH_MODES
-async def test_kinds_the_bot_does_not_take_are_answered_success(
-    client: Client, clock: FixedClock, channel: str, msg_type: str
+async def test_kinds_the_bot_cannot_open_are_answered_politely_and_logged(
+    client: Client, clock: FixedClock, services: Services, channel: str, msg_type: str
 ) -> None:
-    """`success` tells WeChat there is nothing to say, so it neither retries nor shows
-    "该公众号暂时无法提供服务"."""
+    """A video of a broken road is not met with silence: the sender is told what gets
+    through, and the log shows that they wrote; WeChat's retry gets the same answer."""
     now = now_of(clock)
-    resp = await deliver(client, channel, other_xml(msg_type, 31, now), now)
-    assert resp.status == 200
-    assert await resp.text() == "success"
+    xml = other_xml(msg_type, 31, now)
+    reply = await open_reply(await deliver(client, channel, xml, now), channel)
+    assert (reply["ToUserName"], reply["FromUserName"]) == ("oVILLAGER001", OA_ID)
+    assert reply["Content"] == ZH.t("fallback.cannot_open")
+    again = await open_reply(await deliver(client, channel, xml, now), channel)
+    assert again["Content"] == reply["Content"]
+    [row] = await inbound_rows(services)
+    assert (row.msg_id, row.kind, row.text) == ("31", "other", "")
+    assert (row.result, row.handler) == (InboundResult.HANDLED, "fallback.cannot_open")
 
 
 # --- 9, 10. Reply safety ----------------------------------------------------------------------

@@ -244,10 +244,22 @@ async def test_a_picture_that_cannot_be_had_is_asked_for_again(
 
 
 @pytest.mark.parametrize("kind", ["file", "video", "location"])  # location: a type not known
-async def test_files_and_videos_are_not_taken(
-    app: Client, wecom: SmartRobotCallbacks, kind: str
+async def test_files_and_videos_are_answered_politely_and_logged(
+    app: Client, wecom: SmartRobotCallbacks, bound: None, kind: str
 ) -> None:
-    answer = await wecom.post(message(kind, {"url": "https://cos.example/f?sign=1"}))
+    """In the 1:1 chat (where WeCom sends files and videos): one finished stream saying what
+    gets through, and the message logged; nothing is fetched or taken for a report."""
+    sent = message(kind, {"url": "https://cos.example/f?sign=1"})
+    assert await said(wecom, sent) == ZH.t("fallback.cannot_open")
+    row = next(r for r in await logged(services_of(app)) if r.msg_id == sent["msgid"])
+    assert (row.kind, row.text, row.handler) == ("other", "", "fallback.cannot_open")
+    assert await stored(app) == ([], [])
+
+
+async def test_an_event_the_bot_does_not_know_is_still_ignored(
+    app: Client, wecom: SmartRobotCallbacks
+) -> None:
+    answer = await wecom.post(message("event", {"eventtype": "template_card_event"}))
     assert (answer.status, answer.text) == (200, "")
     assert await logged(services_of(app)) == []
 

@@ -1,7 +1,8 @@
 """Every field of the XML that WeChat and the WeCom app post is validated, over real HTTP:
 a value no platform sends is a 400 that names the field, with one log line and nothing
 stored, in plaintext, in safe mode and sealed by WeCom alike; what platforms do send
-(either spelling of MsgId, events in any case, events the bot has no name for) is taken.
+(either spelling of MsgId, events in any case, events the bot has no name for) is taken,
+and a message of a kind the bot cannot read is answered and logged.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bot.config import Settings, WeComChannelSettings
 from bot.i18n import Translations
 from storage.models import InboundLog
 from tests.conftest import WECHAT_AES_KEY, WECHAT_TOKEN
-from tests.wechat_support import AES, OA_ID, PLAIN, deliver, message_xml, sign
+from tests.wechat_support import AES, OA_ID, PLAIN, decrypt_reply, deliver, message_xml, sign
 
 ZH = Translations().for_locale("zh_CN")
 Client = TestClient[Any, Any]
@@ -253,6 +254,53 @@ async def test_what_platforms_do_send_is_taken(
     logged = {(row.kind, row.text[:1]) for row in await rows(app)}
     assert logged == {("text", "帮"), ("voice", ""), ("event", "")}
     assert len(await rows(app)) == len(taken)
+
+
+def opened(channel: str, body: str) -> dict[str, Any]:
+    """The passive reply as the platform reads it: unsealed (signature checked) if sealed."""
+    if channel == AES:
+        return decrypt_reply(body)
+    plain = body
+    if channel == WECOM:
+        envelope = xmltodict.parse(body)["xml"]
+        plain = CRYPTO.decrypt_message(
+            body, envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"]
+        )
+    found: dict[str, Any] = xmltodict.parse(plain)["xml"]
+    return found
+
+
+VIDEO: dict[str, str | int] = {
+    "MsgType": "video",
+    "MediaId": "V1",
+    "ThumbMediaId": "T1",
+    "MsgId": 0,
+}
+NEW_KIND: dict[str, str | int] = {"MsgType": "file", "Title": "村规民约.pdf", "MsgId": 0}
+
+
+@EVERY_MODE
+async def test_a_message_the_bot_cannot_read_is_answered_and_logged(
+    app: Client, clock: FixedClock, channel: str
+) -> None:
+    """A video, and kinds the bot has no model for (with a MsgId, and without one): each is
+    answered in the platform's reply form with what does get through, and logged once."""
+    at = int(clock.now().timestamp())
+    unnumbered = {k: v for k, v in NEW_KIND.items() if k != "MsgId"} | {"MsgType": "card"}
+    sent = [
+        fields_of(channel, VIDEO, at),
+        fields_of(channel, NEW_KIND, at + 1),
+        fields_of(channel, unnumbered, at + 2),
+    ]
+    for fields in sent:
+        resp = await post(app, channel, message_xml(fields), at)
+        assert resp.status == 200, (fields["MsgType"], await resp.text())
+        reply = opened(channel, await resp.text())
+        assert reply["ToUserName"] == fields["FromUserName"]
+        assert reply["Content"] == ZH.t("fallback.cannot_open")
+    logged = sorted((row.msg_id, row.kind, row.text) for row in await rows(app))
+    ids = [str(f.get("MsgId", f"{f['FromUserName']}:{f['CreateTime']}")) for f in sent]
+    assert logged == sorted((msg_id, "other", "") for msg_id in ids)
 
 
 async def test_the_wecom_apps_reply_names_the_app(app: Client, clock: FixedClock) -> None:

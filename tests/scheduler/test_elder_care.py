@@ -18,7 +18,9 @@ from bot.i18n import Translations
 from storage.importer import import_registry, read_registry
 from storage.models import ElderAlert, GroupChat, OutboxMessage
 from tests.conftest import DATA
+from tests.handlers.support import person_id
 from tests.sim_support import Timeline, enroll, say
+from tests.wechat_support import PLAIN, deliver, open_reply, other_xml
 
 ZH = Translations().for_locale("zh_CN")
 EN = Translations().for_locale("en")
@@ -107,6 +109,31 @@ async def test_a_quiet_elder_is_alerted_the_alert_climbs_and_his_word_closes_it(
     assert await w.run("elder-watch", 64) == 0
     assert await w.run("elder-watch", 65.1) == 1
     assert len(await alerts(services)) == 2
+
+
+async def test_a_video_from_him_is_his_word_though_the_bot_cannot_open_it(
+    client: Client, services: Services, registry: None, clock: FixedClock
+) -> None:
+    """He films the broken road on the Official Account instead of typing: he is told the
+    bot cannot open videos, and the video still says he is well."""
+    w = await watching(client, services, clock)
+    elder = await person_id(services, "P4")
+    async with services.uow() as store:
+        await store.identities.bind("oa", "oSUNDAYE", elder, by="import", at=clock.now())
+    assert await w.run("elder-watch", 24.1) == 1
+    await w.new(VILLAGE)
+    (alert,) = await alerts(services)
+
+    w.at(25)
+    now = int(clock.now().timestamp())
+    resp = await deliver(client, PLAIN, other_xml("video", 41, now, openid="oSUNDAYE"), now)
+    assert (await open_reply(resp, PLAIN))["Content"] == ZH.t("fallback.cannot_open")
+    safe = ZH.t("elder.safe_group", number=alert.id, name="孙大爷", how=ZH.t("elder.how_self"))
+    assert await w.new(VILLAGE) == [safe]
+    (closed,) = await alerts(services)
+    assert closed.closed_at == clock.now()
+    assert await w.run("elder-watch", 25 + 23.9) == 0  # watched again from the video
+    assert await w.run("elder-watch", 25 + 24.1) == 1
 
 
 async def test_a_caretakers_visit_closes_the_alert_and_others_may_not(
