@@ -1,4 +1,4 @@
-"""Small builders for inbound messages."""
+"""Small builders for tests: inbound messages, pictures, registry rows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ import zlib
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.message import InboundMessage, Kind
+from storage.models import ChatPurpose, GroupChat, OrgUnit
+from storage.repos import Store
 
 _ids = itertools.count(1)
 
@@ -127,3 +131,23 @@ class _Bits:
         pad = -self._count % 8
         raw = ((self._value << pad) | ((1 << pad) - 1)).to_bytes((self._count + pad) // 8, "big")
         return raw.replace(b"\xff", b"\xff\x00")
+
+
+async def add_wecom_group(
+    store: Store, *, code: str, chat: str, key: str | None = None, name: str = "柳树村两委群"
+) -> None:
+    """柳树村 (V1)'s cadre group on the WeCom smart robot `wbot`, with its group robot's
+    webhook key when `key` is given; in the caller's transaction."""
+    village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
+    assert village is not None, "import the test registry first"
+    store.session.add(
+        GroupChat(
+            code=code,
+            name=name,
+            channel="wbot",
+            external_id=chat,
+            org_unit_id=village,
+            purpose=ChatPurpose.CADRES,
+            robot_token=key,
+        )
+    )

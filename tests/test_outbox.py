@@ -35,7 +35,7 @@ from storage.models import (
 from tests.channels.dingtalk_support import body, headers, text_payload
 from tests.channels.markdown_reader import HOSTILE, as_typed, markup, read
 from tests.conftest import STACKS, WECHAT_AES_KEY, WECHAT_TOKEN
-from tests.factories import png
+from tests.factories import add_wecom_group, png
 from tests.fakes.dingtalk import FakeDingTalk, Robot
 from tests.fakes.wecom import FakeWeCom
 
@@ -516,19 +516,7 @@ async def test_a_picture_and_a_card_in_a_merged_backlog_go_as_themselves_in_thei
     robot = wecom.robot("KEY-1")
     photo = await services.media.save_image(png())
     async with services.uow() as store:
-        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
-        assert village is not None
-        store.session.add(
-            GroupChat(
-                code="WG1",
-                name="柳树村两委群",
-                channel="wbot",
-                external_id="CHAT1",
-                org_unit_id=village,
-                purpose=ChatPurpose.CADRES,
-                robot_token="KEY-1",
-            )
-        )
+        await add_wecom_group(store, code="WG1", chat="CHAT1", key="KEY-1")
     runs = [[f"{word}{k}" for k in range(12)] for word in ("提醒", "通知", "安排", "公告")]
     picture = Reply(kind=ReplyKind.IMAGE, image=photo.name)
     card = Reply(

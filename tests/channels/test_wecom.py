@@ -23,10 +23,10 @@ from bot.i18n import Translations
 from bot.message import Push, Reply, ReplyKind
 from bot.outbox import enqueue
 from storage.importer import import_registry, read_registry
-from storage.models import ChatPurpose, GroupChat, OrgUnit, OutboxMessage
+from storage.models import OutboxMessage
 from tests.channels.test_dingtalk import logged
 from tests.conftest import DATA, WECHAT_AES_KEY, WECHAT_TOKEN
-from tests.factories import png
+from tests.factories import add_wecom_group, png
 from tests.fakes.wecom import FakeWeCom
 from tests.wechat_support import sign
 
@@ -268,19 +268,7 @@ async def test_group_pushes_go_through_the_group_robot_within_its_limit(
     await import_registry(services.uow, read_registry(DATA / "registry.yaml"))
     robot = fake.robot("KEY-1")
     async with services.uow() as store:
-        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
-        assert village is not None
-        store.session.add(
-            GroupChat(
-                code="WG1",
-                name="企微村务群",
-                channel="wbot",
-                external_id="CHAT1",
-                org_unit_id=village,
-                purpose=ChatPurpose.CADRES,
-                robot_token="KEY-1",
-            )
-        )
+        await add_wecom_group(store, code="WG1", chat="CHAT1", key="KEY-1", name="企微村务群")
         for k in range(25):
             enqueue(
                 store,
@@ -312,19 +300,7 @@ async def test_a_wrong_robot_key_is_a_dead_letter_and_never_logged(
     await services.outbox.stop()
     await import_registry(services.uow, read_registry(DATA / "registry.yaml"))
     async with services.uow() as store:
-        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
-        assert village is not None
-        store.session.add(
-            GroupChat(
-                code="WG2",
-                name="企微群",
-                channel="wbot",
-                external_id="CHAT2",
-                org_unit_id=village,
-                purpose=ChatPurpose.CADRES,
-                robot_token="SECRET-KEY-42",
-            )
-        )
+        await add_wecom_group(store, code="WG2", chat="CHAT2", key="SECRET-KEY-42", name="企微群")
         enqueue(
             store,
             Push(channel="wbot", chat_id="CHAT2", is_group=True, reply=Reply.of_text("通知")),
@@ -380,19 +356,7 @@ async def test_a_photo_goes_to_the_group_as_an_image_the_robot_can_check(
     robot = fake.robot("KEY-IMG")
     photo = await services.media.save_image(png())
     async with services.uow() as store:
-        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
-        assert village is not None
-        store.session.add(
-            GroupChat(
-                code="WG3",
-                name="企微群",
-                channel="wbot",
-                external_id="CHAT3",
-                org_unit_id=village,
-                purpose=ChatPurpose.CADRES,
-                robot_token="KEY-IMG",
-            )
-        )
+        await add_wecom_group(store, code="WG3", chat="CHAT3", key="KEY-IMG", name="企微群")
         reply = Reply(kind=ReplyKind.IMAGE, image=photo.name)
         enqueue(
             store, Push(channel="wbot", chat_id="CHAT3", is_group=True, reply=reply), clock.now()
@@ -476,19 +440,7 @@ def test_a_table_goes_as_markdown_v2_unless_someone_is_mentioned() -> None:
 async def robot_group(services: Services, code: str, chat: str, key: str) -> None:
     await import_registry(services.uow, read_registry(DATA / "registry.yaml"))
     async with services.uow() as store:
-        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
-        assert village is not None
-        store.session.add(
-            GroupChat(
-                code=code,
-                name="企微村务群",
-                channel="wbot",
-                external_id=chat,
-                org_unit_id=village,
-                purpose=ChatPurpose.CADRES,
-                robot_token=key,
-            )
-        )
+        await add_wecom_group(store, code=code, chat=chat, key=key, name="企微村务群")
 
 
 async def test_a_text_with_a_photo_is_followed_by_the_photo_within_the_robots_limit(

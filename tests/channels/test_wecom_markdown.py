@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.app import SERVICES, Services, create_app
@@ -21,10 +20,10 @@ from bot.config import OutboxSettings, Settings, WeComBotChannelSettings
 from bot.message import Push, Reply, ReplyKind
 from bot.outbox import enqueue
 from storage.importer import import_registry, read_registry
-from storage.models import ChatPurpose, GroupChat, OrgUnit
 from tests.channels.markdown_reader import HOSTILE, as_typed, markup, read
 from tests.channels.test_wecom import sealed
 from tests.conftest import DATA, WECHAT_AES_KEY, WECHAT_TOKEN
+from tests.factories import add_wecom_group
 from tests.fakes.wecom import FakeWeCom, GroupRobot
 
 # WeCom's `markdown` draws no tables and places no mention for a bare `@name`
@@ -71,18 +70,7 @@ async def stack(
     await services.outbox.stop()  # driven by hand below, with the clock
     await import_registry(services.uow, read_registry(DATA / "registry.yaml"))
     async with services.uow() as store:
-        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
-        store.session.add(
-            GroupChat(
-                code="WG1",
-                name="柳树村两委群",
-                channel="wbot",
-                external_id="CHAT1",
-                org_unit_id=village,
-                purpose=ChatPurpose.CADRES,
-                robot_token="KEY-1",
-            )
-        )
+        await add_wecom_group(store, code="WG1", chat="CHAT1", key="KEY-1")
     return Stack(client, services, fake, base)
 
 

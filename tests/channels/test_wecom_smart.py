@@ -17,10 +17,10 @@ from bot.clock import FixedClock
 from bot.config import Settings, WeComBotChannelSettings
 from bot.i18n import Translations
 from storage.importer import import_registry, read_registry
-from storage.models import ChatPurpose, GroupChat, OrgUnit, Report, ReportPhoto
+from storage.models import Report, ReportPhoto
 from tests.channels.test_dingtalk import logged
 from tests.conftest import DATA, WECHAT_AES_KEY, WECHAT_TOKEN
-from tests.factories import png
+from tests.factories import add_wecom_group, png
 from tests.fakes.wecom import FakeWeCom
 from tests.fakes.wecom_smart import BotAnswer, SmartRobotCallbacks, refusal, seal_media
 from tests.wechat_support import sign
@@ -183,18 +183,7 @@ async def test_in_the_cadre_group_the_report_is_announced_with_its_photo_in_the_
     app: Client, wecom: SmartRobotCallbacks, fake: tuple[FakeWeCom, str], bound: None
 ) -> None:
     async with services_of(app).uow() as store:
-        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
-        assert village is not None
-        store.session.add(
-            GroupChat(
-                code="WG1",
-                name="柳树村两委群",
-                channel="wbot",
-                external_id="CHAT-CADRES",
-                org_unit_id=village,
-                purpose=ChatPurpose.CADRES,
-            )
-        )
+        await add_wecom_group(store, code="WG1", chat="CHAT-CADRES")
     stream = stream_of(
         await wecom.post(mixed("@村务助手 一组水渠堵了", picture(fake, png()), "CHAT-CADRES"))
     )

@@ -28,8 +28,9 @@ from bot.outbox import OutboxWorker, enqueue
 from bot.router import Command, Router
 from bot.tasks import TaskSet
 from storage.importer import import_registry, read_registry
-from storage.models import ChatPurpose, GroupChat, OrgUnit, OutboxMessage, OutboxStatus
+from storage.models import OutboxMessage, OutboxStatus
 from tests.conftest import DATA, WECHAT_AES_KEY, WECHAT_TOKEN
+from tests.factories import add_wecom_group
 from tests.fakes.wecom import FakeWeCom, GroupRobot
 from tests.fakes.wecom_smart import SmartRobotCallbacks
 
@@ -121,19 +122,7 @@ async def stack(
     client: TestClient[Any, Any] = await aiohttp_client(app)
     await import_registry(services.uow, read_registry(DATA / "registry.yaml"))
     async with services.uow() as store:
-        village = await store.session.scalar(select(OrgUnit.id).where(OrgUnit.code == "V1"))
-        assert village is not None
-        store.session.add(
-            GroupChat(
-                code="WGL",
-                name="柳树村两委群",
-                channel="wbot",
-                external_id=CHAT,
-                org_unit_id=village,
-                purpose=ChatPurpose.CADRES,
-                robot_token="KEY-L",
-            )
-        )
+        await add_wecom_group(store, code="WGL", chat=CHAT, key="KEY-L")
     wecom = SmartRobotCallbacks(client, "/callback/wbot", clock, WECHAT_TOKEN, WECHAT_AES_KEY)
     robot = fake.robot("KEY-L")
     yield Stack(wecom, fake, base, robot, services, tasks, outbox, released, asked, calls)
